@@ -1,0 +1,7 @@
+"""Workload traces: format v1 (load / validate / save), statistics, and the synthesiser."""
+
+from accelsim.trace.format import (CSC, Events, LayerTrace, Trace, load_trace, make_meta,
+                                   save_trace, trace_from_arrays, validate_trace)
+
+__all__ = ["CSC", "Events", "LayerTrace", "Trace", "load_trace", "make_meta", "save_trace",
+           "trace_from_arrays", "validate_trace"]

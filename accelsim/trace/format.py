@@ -1,0 +1,367 @@
+"""Trace format v1: one ``.npz`` (loads with ``allow_pickle=False``), documented in
+``docs/trace-format.md``.
+
+A trace is the workload: per layer, the stacked gate matrix ``[W | R]`` (3H x (n_in + H), CSC,
+rows z, r, g) and the events each layer emitted at each step. The loader validates everything and
+raises one :class:`InputError` naming the file, the key and what is wrong. A trace's identity is
+the SHA-256 of its bytes; :func:`save_trace` writes the same bytes for the same content.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import zipfile
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+
+from accelsim.errors import InputError
+from accelsim.io import atomic_write_bytes
+
+FORMAT_NAME = "accelsim-trace"
+FORMAT_VERSION = 1
+VALUE_DTYPES = (np.float16, np.float32)
+_ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)  # fixed timestamps: same content, same bytes
+
+
+@dataclass(frozen=True, eq=False)
+class CSC:
+    """A compressed-sparse-column matrix: column j's rows are ``indices[indptr[j]:indptr[j+1]]``."""
+
+    indptr: np.ndarray   # int64, cols + 1
+    indices: np.ndarray  # int32 row ids, sorted and unique within a column
+    values: np.ndarray   # float16 / float32
+    shape: tuple[int, int]
+
+    @property
+    def nnz(self) -> int:
+        return int(self.indptr[-1])
+
+    def col_nnz(self) -> np.ndarray:
+        return np.diff(self.indptr)
+
+    def to_dense(self) -> np.ndarray:
+        out = np.zeros(self.shape, dtype=np.float32)
+        cols = np.repeat(np.arange(self.shape[1]), self.col_nnz())
+        out[self.indices, cols] = self.values
+        return out
+
+    @classmethod
+    def from_dense(cls, a: np.ndarray, dtype=np.float32) -> "CSC":
+        a = np.asarray(a)
+        cols, rows = np.nonzero(a.T)  # column-major order, rows sorted within a column
+        indptr = np.zeros(a.shape[1] + 1, dtype=np.int64)
+        np.cumsum(np.bincount(cols, minlength=a.shape[1]), out=indptr[1:])
+        return cls(indptr, rows.astype(np.int32), a[rows, cols].astype(dtype), (a.shape[0], a.shape[1]))
+
+
+@dataclass(frozen=True, eq=False)
+class Events:
+    """Events of one layer: at step t the units ``indices[indptr[t]:indptr[t+1]]`` fired."""
+
+    indptr: np.ndarray   # int64, T + 1
+    indices: np.ndarray  # int32 unit ids, sorted and unique within a step
+    values: np.ndarray   # float16 / float32: the state value each event carries
+
+    @property
+    def steps(self) -> int:
+        return len(self.indptr) - 1
+
+    def counts(self) -> np.ndarray:
+        return np.diff(self.indptr)
+
+    def head(self, steps: int) -> "Events":
+        end = int(self.indptr[steps])
+        return Events(self.indptr[: steps + 1].copy(), self.indices[:end], self.values[:end])
+
+    @classmethod
+    def from_dense(cls, y: np.ndarray, dtype=np.float32) -> "Events":
+        """From a T x H array whose nonzero entries are events."""
+        t, unit = np.nonzero(y)
+        indptr = np.zeros(y.shape[0] + 1, dtype=np.int64)
+        np.cumsum(np.bincount(t, minlength=y.shape[0]), out=indptr[1:])
+        return cls(indptr, unit.astype(np.int32), y[t, unit].astype(dtype))
+
+
+@dataclass(frozen=True, eq=False)
+class LayerTrace:
+    input_size: int
+    hidden_size: int
+    weight: CSC              # 3H x (input_size + hidden_size): [W | R], rows z, r, g
+    bias_x: np.ndarray       # 3H
+    bias_r: np.ndarray       # 3H
+    threshold: np.ndarray    # H
+    events: Events
+
+    @property
+    def gate_rows(self) -> int:
+        return 3 * self.hidden_size
+
+
+@dataclass(frozen=True, eq=False)
+class Trace:
+    meta: dict
+    layers: tuple[LayerTrace, ...]
+    embedding: np.ndarray | None = None        # V x E (layer 0's dense input), when carried
+    tokens: np.ndarray | None = None           # synthetic traces only; never for PTB
+    decoder_weight: CSC | None = None          # V x E: column j is read when last-layer unit j fires
+    decoder_bias: np.ndarray | None = None     # V
+    path: str | None = field(default=None, compare=False)
+    sha256: str | None = field(default=None, compare=False)
+
+    @property
+    def steps(self) -> int:
+        return int(self.meta["tokens"])
+
+    @property
+    def vocab_size(self) -> int:
+        return int(self.meta["vocab_size"])
+
+    def head(self, steps: int) -> "Trace":
+        """The first ``steps`` tokens of this trace (weights unchanged)."""
+        if not 0 <= steps <= self.steps:
+            raise InputError(f"{self.path or 'trace'}: asked for {steps} tokens, the trace has {self.steps}")
+        meta = dict(self.meta, tokens=steps)
+        layers = tuple(replace(l, events=l.events.head(steps)) for l in self.layers)
+        tokens = None if self.tokens is None else self.tokens[:steps]
+        return replace(self, meta=meta, layers=layers, tokens=tokens)
+
+    def to_arrays(self) -> dict[str, np.ndarray]:
+        """The v1 key -> array mapping, exactly as stored in the file."""
+        out: dict[str, np.ndarray] = {"meta": np.array(json.dumps(self.meta, sort_keys=True))}
+        for i, l in enumerate(self.layers):
+            p = f"l{i}."
+            out[p + "weight.indptr"] = l.weight.indptr
+            out[p + "weight.indices"] = l.weight.indices
+            out[p + "weight.values"] = l.weight.values
+            out[p + "bias_x"] = l.bias_x
+            out[p + "bias_r"] = l.bias_r
+            out[p + "threshold"] = l.threshold
+            out[p + "events.indptr"] = l.events.indptr
+            out[p + "events.indices"] = l.events.indices
+            out[p + "events.values"] = l.events.values
+        if self.embedding is not None:
+            out["input.embedding"] = self.embedding
+        if self.tokens is not None:
+            out["input.tokens"] = self.tokens
+        if self.decoder_weight is not None:
+            out["decoder.weight.indptr"] = self.decoder_weight.indptr
+            out["decoder.weight.indices"] = self.decoder_weight.indices
+            out["decoder.weight.values"] = self.decoder_weight.values
+        if self.decoder_bias is not None:
+            out["decoder.bias"] = self.decoder_bias
+        return out
+
+
+def make_meta(layer_sizes: list[tuple[int, int]], vocab_size: int, tokens: int, source: dict,
+              perplexity: float | None = None, **extra) -> dict:
+    meta = {
+        "format": FORMAT_NAME,
+        "version": FORMAT_VERSION,
+        "layers": [{"input_size": int(i), "hidden_size": int(h)} for i, h in layer_sizes],
+        "vocab_size": int(vocab_size),
+        "tokens": int(tokens),
+        "source": source,
+    }
+    if perplexity is not None:
+        meta["perplexity"] = float(perplexity)
+    meta.update(extra)
+    return meta
+
+
+# ----------------------------------------------------------------------------------------------
+# writing
+
+
+def trace_bytes(trace: Trace) -> bytes:
+    """The file's bytes: a deflated zip of .npy members with fixed timestamps (deterministic)."""
+    validate_trace(trace, "<trace being written>")
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6) as zf:
+        for key, arr in trace.to_arrays().items():
+            member = io.BytesIO()
+            np.lib.format.write_array(member, np.asarray(arr), allow_pickle=False)
+            info = zipfile.ZipInfo(key + ".npy", date_time=_ZIP_EPOCH)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o644 << 16
+            zf.writestr(info, member.getvalue())
+    return buf.getvalue()
+
+
+def save_trace(path: str | os.PathLike, trace: Trace) -> str:
+    """Validate, then write atomically. Returns the SHA-256 of the written bytes."""
+    data = trace_bytes(trace)
+    atomic_write_bytes(path, data)
+    return hashlib.sha256(data).hexdigest()
+
+
+# ----------------------------------------------------------------------------------------------
+# reading and validation
+
+
+class _Checker:
+    def __init__(self, source: str):
+        self.source = source
+
+    def fail(self, key: str, what: str) -> None:
+        raise InputError(f"{self.source}: {key}: {what}")
+
+    def array(self, arrays: dict, key: str, kinds: tuple, ndim: int, length: int | None = None) -> np.ndarray:
+        if key not in arrays:
+            self.fail(key, "missing key")
+        a = arrays[key]
+        if a.dtype.type not in kinds:
+            names = " or ".join(np.dtype(k).name for k in kinds)
+            self.fail(key, f"dtype must be {names} (got {a.dtype.name})")
+        if a.ndim != ndim:
+            self.fail(key, f"must have {ndim} dimension(s) (got shape {a.shape})")
+        if length is not None and a.shape[0] != length:
+            self.fail(key, f"must have {length} entries (got {a.shape[0]})")
+        if a.dtype.kind == "f" and a.size and not np.isfinite(a).all():
+            self.fail(key, f"holds {int((~np.isfinite(a)).sum())} NaN/inf value(s); all values must be finite")
+        return a
+
+    def compressed(self, arrays: dict, base: str, outer: int, inner: int, what_outer: str, what_inner: str):
+        """Validate an (indptr, indices, values) triple; ``outer`` pointers, indices in [0, inner)."""
+        indptr = self.array(arrays, f"{base}.indptr", (np.int64,), 1, outer + 1)
+        if indptr[0] != 0:
+            self.fail(f"{base}.indptr", f"must start at 0 (got {indptr[0]})")
+        d = np.diff(indptr)
+        if d.size and d.min() < 0:
+            bad = int(np.argmax(d < 0))
+            self.fail(f"{base}.indptr", f"must be non-decreasing (decreases after {what_outer} {bad})")
+        nnz = int(indptr[-1])
+        indices = self.array(arrays, f"{base}.indices", (np.int32,), 1, nnz)
+        values = self.array(arrays, f"{base}.values", VALUE_DTYPES, 1, nnz)
+        if nnz:
+            lo, hi = int(indices.min()), int(indices.max())
+            if lo < 0 or hi >= inner:
+                self.fail(f"{base}.indices", f"{what_inner} ids must be in [0, {inner}) (found {lo if lo < 0 else hi})")
+            # strictly increasing inside each group: a non-increase may only sit at a group start
+            step_ok = np.diff(indices.astype(np.int64)) > 0
+            starts = np.zeros(nnz, dtype=bool)
+            starts[indptr[:-1][d > 0]] = True
+            bad = ~step_ok & ~starts[1:]
+            if bad.any():
+                pos = int(np.argmax(bad)) + 1
+                grp = int(np.searchsorted(indptr, pos, side="right") - 1)
+                self.fail(f"{base}.indices", f"{what_inner} ids must be sorted and unique within each "
+                                             f"{what_outer} ({what_outer} {grp} is not)")
+        return indptr, indices, values
+
+
+def _parse_meta(arrays: dict, c: _Checker) -> dict:
+    if "meta" not in arrays:
+        c.fail("meta", "missing key; is this an accelsim trace?")
+    m = arrays["meta"]
+    if m.ndim != 0 or m.dtype.kind not in "US":
+        c.fail("meta", f"must be a 0-d string array holding JSON (got dtype {m.dtype.name}, shape {m.shape})")
+    try:
+        meta = json.loads(str(m[()]))
+    except json.JSONDecodeError as e:
+        c.fail("meta", f"not valid JSON ({e.msg} at position {e.pos})")
+    if not isinstance(meta, dict):
+        c.fail("meta", "JSON must be an object")
+    if meta.get("format") != FORMAT_NAME:
+        c.fail("meta.format", f"must be '{FORMAT_NAME}' (got {meta.get('format')!r})")
+    if meta.get("version") != FORMAT_VERSION:
+        c.fail("meta.version", f"unsupported version {meta.get('version')!r}; this accelsim reads version {FORMAT_VERSION}")
+    for k in ("vocab_size", "tokens"):
+        v = meta.get(k)
+        if not isinstance(v, int) or isinstance(v, bool) or v < 0 or (k == "vocab_size" and v == 0):
+            c.fail(f"meta.{k}", f"must be a {'positive' if k == 'vocab_size' else 'non-negative'} integer (got {v!r})")
+    layers = meta.get("layers")
+    if not isinstance(layers, list) or not layers:
+        c.fail("meta.layers", "must be a non-empty list of {input_size, hidden_size}")
+    for i, l in enumerate(layers):
+        if not isinstance(l, dict):
+            c.fail(f"meta.layers[{i}]", "must be an object {input_size, hidden_size}")
+        for k in ("input_size", "hidden_size"):
+            v = l.get(k)
+            if not isinstance(v, int) or isinstance(v, bool) or v <= 0:
+                c.fail(f"meta.layers[{i}].{k}", f"must be a positive integer (got {v!r})")
+        if i and l["input_size"] != layers[i - 1]["hidden_size"]:
+            c.fail(f"meta.layers[{i}].input_size", f"must equal layer {i - 1}'s hidden_size "
+                                                    f"{layers[i - 1]['hidden_size']} (got {l['input_size']})")
+    if "source" not in meta:
+        c.fail("meta.source", "missing (dataset/split, or synthetic with its parameters and seed)")
+    return meta
+
+
+def trace_from_arrays(arrays: dict, source: str = "<trace>") -> Trace:
+    """Build and validate a Trace from the v1 key -> array mapping."""
+    c = _Checker(source)
+    meta = _parse_meta(arrays, c)
+    T = meta["tokens"]
+    layers = []
+    for i, lm in enumerate(meta["layers"]):
+        n_in, H = lm["input_size"], lm["hidden_size"]
+        p = f"l{i}."
+        wi, wx, wv = c.compressed(arrays, p + "weight", n_in + H, 3 * H, "column", "row")
+        fl = VALUE_DTYPES
+        bx = c.array(arrays, p + "bias_x", fl, 1, 3 * H)
+        br = c.array(arrays, p + "bias_r", fl, 1, 3 * H)
+        th = c.array(arrays, p + "threshold", fl, 1, H)
+        ei, ex, ev = c.compressed(arrays, p + "events", T, H, "step", "unit")
+        layers.append(LayerTrace(n_in, H, CSC(wi, wx, wv, (3 * H, n_in + H)), bx, br, th, Events(ei, ex, ev)))
+    extra = [k for k in arrays if k.startswith("l") and "." in k and k.split(".")[0][1:].isdigit()
+             and int(k.split(".")[0][1:]) >= len(layers)]
+    if extra:
+        c.fail(extra[0], f"belongs to a layer beyond meta.layers ({len(layers)} layers)")
+    V, E = meta["vocab_size"], meta["layers"][0]["input_size"]
+    emb = tok = dec = dbias = None
+    if "input.embedding" in arrays:
+        emb = c.array(arrays, "input.embedding", fl, 2, V)
+        if emb.shape[1] != E:
+            c.fail("input.embedding", f"must be vocab_size x input_size = {V} x {E} (got {emb.shape})")
+    if "input.tokens" in arrays:
+        tok = c.array(arrays, "input.tokens", (np.int32, np.int64), 1, T)
+        if tok.size and (tok.min() < 0 or tok.max() >= V):
+            c.fail("input.tokens", f"token ids must be in [0, {V})")
+    if "decoder.weight.indptr" in arrays or "decoder.weight.values" in arrays:
+        H_last = meta["layers"][-1]["hidden_size"]
+        di, dx, dv = c.compressed(arrays, "decoder.weight", H_last, V, "column", "row")
+        dec = CSC(di, dx, dv, (V, H_last))
+    if "decoder.bias" in arrays:
+        dbias = c.array(arrays, "decoder.bias", fl, 1, V)
+    return Trace(meta, tuple(layers), emb, tok, dec, dbias)
+
+
+def load_trace(path: str | os.PathLike) -> Trace:
+    """Read, validate and identify (SHA-256 of the bytes) a v1 trace. Never unpickles."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise InputError(f"{path}: is a folder, expected a .npz trace") from None
+    except OSError as e:
+        raise InputError(f"{path}: cannot read ({e.strerror})") from None
+    digest = hashlib.sha256(data).hexdigest()
+    arrays: dict[str, np.ndarray] = {}
+    key = "(archive)"
+    try:
+        with np.load(io.BytesIO(data), allow_pickle=False) as z:
+            for key in z.files:
+                arrays[key] = z[key]
+    except ValueError as e:
+        if "allow_pickle" in str(e) or "Object arrays" in str(e):
+            raise InputError(f"{path}: {key}: holds a Python object array; refused (traces must not "
+                             f"need unpickling; store numeric arrays and a JSON string)") from None
+        raise InputError(f"{path}: {key}: not a valid .npz trace ({str(e).splitlines()[0]})") from None
+    except (zipfile.BadZipFile, OSError, EOFError, KeyError, zipfile.LargeZipFile) as e:
+        raise InputError(f"{path}: {key}: truncated or corrupt .npz ({str(e).splitlines()[0] or type(e).__name__})") from None
+    except Exception as e:  # zlib.error and friends from a damaged member
+        raise InputError(f"{path}: {key}: truncated or corrupt .npz ({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''})") from None
+    trace = trace_from_arrays(arrays, str(path))
+    return replace(trace, path=str(path), sha256=digest)
+
+
+def validate_trace(trace: Trace, source: str = "<trace>") -> None:
+    """Check an in-memory Trace exactly as a file would be checked."""
+    trace_from_arrays(trace.to_arrays(), source)
