@@ -122,8 +122,8 @@ def _from_arrays(a: dict[str, np.ndarray], meta: dict, where: str) -> EGRUModel:
     dec_b = get("decoder.bias")
     if dec_b.shape != (emb.shape[0],):
         raise InputError(f"{where}: decoder.bias has shape {dec_b.shape}, expected ({emb.shape[0]},)")
-    for k in a:
-        if not np.all(np.isfinite(np.asarray(a[k], dtype=np.float64))) if np.asarray(a[k]).dtype.kind == "f" else False:
+    for k, v in a.items():
+        if v.dtype.kind == "f" and not np.all(np.isfinite(v)):
             raise InputError(f"{where}: key {k!r} holds NaN or inf")
     return EGRUModel(emb, layers, dec_b, meta)
 
