@@ -343,6 +343,8 @@ def load_trace(path: str | os.PathLike) -> Trace:
     except OSError as e:
         raise InputError(f"{path}: cannot read ({e.strerror})") from None
     digest = hashlib.sha256(data).hexdigest()
+    if not data.startswith(b"PK"):
+        raise InputError(f"{path}: not a .npz archive (a trace is a zip of .npy arrays; see docs/trace-format.md)")
     arrays: dict[str, np.ndarray] = {}
     key = "(archive)"
     try:

@@ -66,7 +66,8 @@ def prune_mask(w: np.ndarray, sparsity: float, pruning: str, rng: np.random.Gene
         return mask.reshape(w.shape)
     if pruning == "column-balanced":
         # Spartus: each column is split into `groups` row groups (row i -> group i mod groups, the
-        # row-interleaved PE assignment); every group keeps the same count of its largest |w|.
+        # row-interleaved PE assignment); every group keeps the same count of its largest |w|. That
+        # count is whole, so the sparsity met is the nearest multiple of 1 / (rows per group).
         mask = np.zeros(w.shape, dtype=bool)
         a = np.abs(w)
         for g in range(min(groups, rows)):
@@ -203,7 +204,7 @@ def synthesize(layers=PAPER_LAYERS, tokens: int = 10000, weight_sparsity=0.8, ac
     rng = np.random.default_rng(seed)
     T = int(tokens)
     out_layers = []
-    achieved_as, persist = [], []
+    achieved_as, achieved_ws, persist = [], [], []
     for l in range(L):
         n_in, H = sizes[l], sizes[l + 1]
         w = _weights(3 * H, n_in + H, rng)
@@ -236,6 +237,7 @@ def synthesize(layers=PAPER_LAYERS, tokens: int = 10000, weight_sparsity=0.8, ac
         events = Events(indptr, unit.astype(np.int32), vals.astype(value_dtype))
         out_layers.append(LayerTrace(n_in, H, weight, bias_x, bias_r, threshold, events))
         achieved_as.append(1.0 - n_ev / max(T * H, 1))
+        achieved_ws.append(1.0 - weight.nnz / (3 * H * (n_in + H)))
         persist.append(rho)
     emb = tok = dec = None
     if embedding or decoder:
@@ -257,5 +259,5 @@ def synthesize(layers=PAPER_LAYERS, tokens: int = 10000, weight_sparsity=0.8, ac
         }
     }
     meta = make_meta([(sizes[l], sizes[l + 1]) for l in range(L)], vocab_size, T, source,
-                     achieved_activity_sparsity=achieved_as)
+                     achieved_activity_sparsity=achieved_as, achieved_weight_sparsity=achieved_ws)
     return Trace(meta, tuple(out_layers), emb, tok, dec, None)

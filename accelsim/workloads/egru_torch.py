@@ -178,3 +178,29 @@ def evaluate(net: EGRULanguageModel, ids: np.ndarray, batch_size: int = 1, chunk
     steps = n * batch_size
     activity = [act[i] / (steps * l.hidden_size) for i, l in enumerate(net.layers)]
     return math.exp(nll / count), activity, nll / count
+
+
+@torch.no_grad()
+def forward_events(net: EGRULanguageModel, ids: np.ndarray, chunk: int = 2000):
+    """Batch-1 eval forward over one stream: per-layer y (T x H float32) and per-step NLL (T-1).
+
+    The reference the Numba inference is checked against (events are the nonzero entries of y).
+    """
+    net.eval()
+    inp = torch.from_numpy(np.asarray(ids, dtype=np.int64)).view(-1, 1)
+    state = net.init_state(1)
+    ys = [[] for _ in net.layers]
+    nll = []
+    for s in range(0, inp.shape[0], chunk):
+        x = net.embedding(inp[s:s + chunk])
+        new_state = []
+        for i, layer in enumerate(net.layers):
+            y, o, st = layer(x, state[i])
+            new_state.append(st)
+            ys[i].append(y[:, 0].numpy().copy())
+            x = y
+        state = new_state
+        logits = F.linear(x[:, 0], net.embedding.weight, net.decoder_bias)
+        tg = inp[s + 1:s + chunk + 1, 0]
+        nll.append(F.cross_entropy(logits[: tg.shape[0]], tg, reduction="none").numpy())
+    return [np.concatenate(y) for y in ys], np.concatenate(nll)

@@ -1,0 +1,55 @@
+import numpy as np
+import pytest
+
+from accelsim.trace.stats import (activity_sparsity, layer_macs_exact, layer_macs_formula, trace_summary,
+                                  weight_sparsity)
+from tests.conftest import tiny_trace
+
+
+def _brute_force_macs(trace):
+    """Triple loop over steps, events and rows: the definition, nothing clever."""
+    total = 0
+    for l, layer in enumerate(trace.layers):
+        W = layer.weight.to_dense()
+        n_in = layer.input_size
+        for t in range(trace.steps):
+            if l == 0:
+                inputs = range(n_in)  # dense embedding
+            else:
+                ev = trace.layers[l - 1].events
+                inputs = ev.indices[ev.indptr[t]:ev.indptr[t + 1]]
+            for j in inputs:
+                total += sum(1 for i in range(W.shape[0]) if W[i, j] != 0)
+            if t > 0:
+                ev = layer.events
+                for j in ev.indices[ev.indptr[t - 1]:ev.indptr[t]]:
+                    total += sum(1 for i in range(W.shape[0]) if W[i, n_in + j] != 0)
+    return total
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_exact_macs_equal_brute_force(seed):
+    t = tiny_trace(sizes=(5, 7, 6, 4), T=9, seed=seed)
+    assert sum(layer_macs_exact(t, l) for l in range(3)) == _brute_force_macs(t)
+    assert trace_summary(t)["macs_sparse"] == _brute_force_macs(t)
+
+
+def test_formula_by_hand_on_a_known_trace():
+    t = tiny_trace(sizes=(4, 6), T=5, seed=3)
+    layer = t.layers[0]
+    W = layer.weight.to_dense()
+    sW = 1 - np.count_nonzero(W[:, :4]) / (18 * 4)
+    sR = 1 - np.count_nonzero(W[:, 4:]) / (18 * 6)
+    a = int(layer.events.indptr[-1]) / (5 * 6)
+    assert weight_sparsity(layer)["W"] == pytest.approx(sW)
+    assert weight_sparsity(layer)["R"] == pytest.approx(sR)
+    assert activity_sparsity(layer) == pytest.approx(1 - a)
+    assert layer_macs_formula(t, 0) == pytest.approx(5 * ((1 - sW) * 1.0 * 4 * 18 + (1 - sR) * a * 6 * 18))
+
+
+def test_dense_macs_and_summary_keys():
+    t = tiny_trace(sizes=(5, 7, 6), T=4)
+    s = trace_summary(t)
+    assert s["macs_dense"] == 4 * (21 * 12 + 18 * 13)
+    assert s["tokens"] == 4
+    assert {"input_size", "hidden_size", "activity_sparsity", "weight_sparsity"} <= set(s["layers"][0])
