@@ -32,6 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:
         importlib.import_module(f"accelsim.commands.{name}_cmd").register(sub)
+    parser.set_defaults(_commands=sub.choices)
     return parser
 
 
@@ -43,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
             parser.print_help()
             return 2
         # A command group (e.g. `accelsim trace`) called without its subcommand.
-        parser.parse_args([args.command, "--help"])
+        args._commands[args.command].print_help()
         return 2
     try:
         return int(args.func(args) or 0)
