@@ -99,3 +99,9 @@ def test_config_show_prints_every_default(cli):
     shown = json.loads(out)
     assert shown == resolved_dict(load_config(REPO / "configs" / "arch_a.yaml"))
     assert shown["update_unit"]["nonlinearity"] == "lut" and shown["dram"]["latency_cycles"] == 100
+
+
+def test_config_reference_doc_matches_the_schema():
+    from accelsim.config.docs import config_reference
+    assert (REPO / "docs" / "config.md").read_text() == config_reference(), \
+        "regenerate: python -m accelsim.config.docs > docs/config.md"
