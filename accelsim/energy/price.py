@@ -1,0 +1,92 @@
+"""Action counts x energy reference table -> picojoules per component.
+
+Components (every one is ``count x pJ per action``; ``total`` is their sum, in this order):
+
+- ``mac``: one multiply (weight_bits x value_bits) and one add (accumulator_bits) per MAC;
+- ``accumulator``: a read and a write of an accumulator_bits partial sum per MAC (register file);
+- ``sram_weights`` / ``sram_metadata``: bits read / 64 x the 64-bit read energy of one bank
+  (``capacity_bytes / banks``, interpolated log-log in the table, clamped at its ends);
+- ``dram``: bytes x 8 / 64 x the DRAM energy per 64 bits;
+- ``update``: per unit and step 3 nonlinearities, 3 multiplies and 12 adds at accumulator width,
+  one threshold compare;
+- ``event_queue``: a write and a read of ``event_bits`` per event pushed (register file);
+- ``leakage``: cycles x leakage per cycle (whole chip; not split per layer).
+
+Arithmetic at a width the table lacks is scaled from the nearest width of the same number format:
+adds linearly, multiplies with the product of the operand widths (an array multiplier's area).
+"""
+
+from __future__ import annotations
+
+import math
+
+from accelsim.config.energy import EnergyTable
+from accelsim.config.schema import ArchConfig
+from accelsim.errors import InputError
+from accelsim.units import update_unit
+
+COMPONENTS = ("mac", "accumulator", "sram_weights", "sram_metadata", "dram", "update",
+              "event_queue", "leakage")
+
+
+def arithmetic_pj(table: EnergyTable, number_format: str, op: str, bits_a: int, bits_b: int | None = None) -> float:
+    """Energy of one ``op`` ("add" or "mult") on operands of ``bits_a`` (x ``bits_b``) bits."""
+    widths = {int(k[len(number_format):]): v for k, v in table.arithmetic.items()
+              if k.startswith(number_format) and k[len(number_format):].isdigit()}
+    if not widths:
+        raise InputError(f"energy table {table.name}: no arithmetic entry for number format "
+                         f"'{number_format}' (keys like {number_format}8, {number_format}32)")
+    if op == "add":
+        n = min(widths, key=lambda w: (abs(math.log(w / bits_a)), w))
+        return widths[n].add_pj * bits_a / n
+    b = bits_b if bits_b is not None else bits_a
+    eff = math.sqrt(bits_a * b)
+    n = min(widths, key=lambda w: (abs(math.log(w / eff)), w))
+    return widths[n].mult_pj * (bits_a * b) / (n * n)
+
+
+def sram_read_64b_pj(table: EnergyTable, size_bytes: float) -> float:
+    pts = sorted(table.sram_read, key=lambda p: p.size_bytes)
+    if size_bytes <= pts[0].size_bytes:
+        return pts[0].read_64b_pj
+    if size_bytes >= pts[-1].size_bytes:
+        return pts[-1].read_64b_pj
+    for a, b in zip(pts, pts[1:]):
+        if a.size_bytes <= size_bytes <= b.size_bytes:
+            if a.read_64b_pj <= 0 or b.read_64b_pj <= 0:
+                f = (size_bytes - a.size_bytes) / (b.size_bytes - a.size_bytes)
+                return a.read_64b_pj + f * (b.read_64b_pj - a.read_64b_pj)
+            f = math.log(size_bytes / a.size_bytes) / math.log(b.size_bytes / a.size_bytes)
+            return math.exp(math.log(a.read_64b_pj) + f * math.log(b.read_64b_pj / a.read_64b_pj))
+    return pts[-1].read_64b_pj  # pragma: no cover
+
+
+def price(counts: dict, config: ArchConfig, table: EnergyTable, *, cycles: int | None) -> dict:
+    """``counts``: macs, sram_weight_bits, sram_metadata_bits, dram_read_bytes, unit_updates,
+    queue_events. ``cycles=None`` leaves leakage out (per-layer figures). Returns pJ per
+    component and ``total`` (first key)."""
+    p = config.precision
+    fmt = p.number_format
+    mac = arithmetic_pj(table, fmt, "mult", p.weight_bits, p.value_bits) + \
+        arithmetic_pj(table, fmt, "add", p.accumulator_bits)
+    reg = table.register_access_64b_pj / 64.0
+    bank_pj = sram_read_64b_pj(table, config.weight_sram.capacity_bytes / config.weight_sram.banks) / 64.0
+    upd = (update_unit.NONLINEARITIES_PER_UNIT * table.nonlinearity_pj
+           + update_unit.MULTS_PER_UNIT * arithmetic_pj(table, fmt, "mult", p.accumulator_bits)
+           + update_unit.ADDS_PER_UNIT * arithmetic_pj(table, fmt, "add", p.accumulator_bits)
+           + update_unit.COMPARES_PER_UNIT * table.compare_pj)
+    comp = {
+        "mac": counts["macs"] * mac,
+        "accumulator": counts["macs"] * 2 * p.accumulator_bits * reg,
+        "sram_weights": counts["sram_weight_bits"] * bank_pj,
+        "sram_metadata": counts["sram_metadata_bits"] * bank_pj,
+        "dram": counts["dram_read_bytes"] * 8 / 64.0 * table.dram_read_64b_pj,
+        "update": counts["unit_updates"] * upd,
+        "event_queue": counts["queue_events"] * 2 * config.event_queue.event_bits * reg,
+    }
+    if cycles is not None:
+        comp["leakage"] = cycles * table.leakage_pj_per_cycle
+    total = 0.0
+    for v in comp.values():
+        total += v
+    return {"total": total, **comp}

@@ -1,0 +1,9 @@
+"""The engine: where time lives. SimPy processes schedule the Numba units' batches.
+
+Public API: :func:`simulate` (objects in) and :func:`simulate_files` (paths in, with dotted-path
+config overrides, for sweeps).
+"""
+
+from accelsim.engine.simulate import apply_overrides, dense_baseline, simulate, simulate_files
+
+__all__ = ["apply_overrides", "dense_baseline", "simulate", "simulate_files"]
