@@ -58,7 +58,9 @@ class _Progress:
 
 def _console(stderr=False):
     from rich.console import Console
-    return Console(stderr=stderr)
+    con = Console(stderr=stderr)
+    # Piped or captured output gets a fixed width wide enough for the tables, not rich's 80.
+    return con if con.is_terminal else Console(stderr=stderr, width=110)
 
 
 def run(args) -> int:
