@@ -1,16 +1,32 @@
-"""`accelsim report`: turn sweep results into plots and a markdown report (not implemented yet)."""
+"""`accelsim report`: turn stored sweep results into figures and a markdown report."""
 
 from __future__ import annotations
 
-import sys
+DESCRIPTION = """\
+Read the results of one or more sweeps (folders written by `accelsim sweep --out DIR`) and write
+DIR/report.md with matplotlib figures (PNG; PDF too with --pdf) and, under every figure, the table
+of numbers it was drawn from (also as DIR/data/<figure>.csv): the 2x2 ablation, weight x activity
+sparsity heatmaps against the ideal, energy breakdown, latency p50/p99, per-PE load by pruning
+pattern and the Pareto front. Nothing is simulated here. See docs/report.md."""
 
 
 def register(sub) -> None:
-    p = sub.add_parser("report", help="turn sweep results into plots and a markdown report [not implemented yet]", description="turn sweep results into plots and a markdown report. Not implemented yet.")
-    p.add_argument("rest", nargs="*", help="arguments (ignored until implemented)")
-    p.set_defaults(func=_not_implemented)
+    p = sub.add_parser("report", help="turn sweep results into figures and a markdown report",
+                       description=DESCRIPTION)
+    p.add_argument("results", nargs="+", metavar="RESULTS", help="sweep results folder(s) (accelsim sweep --out)")
+    p.add_argument("--out", metavar="DIR", default="reports", help="report folder (default: reports)")
+    p.add_argument("--pdf", action="store_true", help="also write each figure as PDF")
+    p.set_defaults(func=run)
 
 
-def _not_implemented(args) -> int:
-    print("accelsim: error: 'report' is not implemented yet", file=sys.stderr)
-    return 3
+def run(args) -> int:
+    from accelsim.report import build_report
+
+    rep = build_report(args.results, args.out, pdf=args.pdf)
+    n_fig = sum(1 for paths in rep.figures.values() for p in paths if p.suffix == ".png")
+    from accelsim.report.figures import FIGURES
+
+    missing = [k for k in FIGURES if k not in rep.figures]
+    print(f"report: {rep.markdown} with {n_fig} figure(s) from {int((rep.results['status'] == 'ok').sum())} points"
+          + (f"; not drawn (no data): {', '.join(missing)}" if missing else ""))
+    return 0

@@ -60,21 +60,42 @@ def sha256_text(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Workload:
-    """One trace source: a file (``path``) or synthetic-trace parameters (``synth``)."""
+    """One trace source: a trace file (``path``), synthetic-trace parameters (``synth``), or a
+    trained EGRU model run over PTB (``egru``); the last two are generated on demand."""
 
     name: str
     path: str | None = None              # absolute path of a trace file
     synth: dict | None = None            # synthesize() keyword arguments
+    egru: dict | None = None             # {model (absolute), model_sha256, split, start, tokens, ptb}
 
     @property
     def is_synthetic(self) -> bool:
         return self.synth is not None
 
+    @property
+    def is_generated(self) -> bool:
+        """Made by this sweep and cached in the results folder (synthetic or EGRU-on-PTB)."""
+        return self.synth is not None or self.egru is not None
+
+    @property
+    def ident(self) -> str:
+        """Hashable identity: the file path, or the content address of the generating parameters."""
+        if self.synth is not None:
+            return "synth:" + self.synth_key()
+        if self.egru is not None:
+            return "egru:" + self.egru_key()
+        return self.path
+
     def synth_key(self) -> str:
         """Content address of a synthetic trace: the hash of its parameters."""
         return sha256_text(canonical_json({"synthesize": self.synth}))[:20]
+
+    def egru_key(self) -> str:
+        """Content address of a model's PTB trace: model bytes, split, range (not the PTB folder)."""
+        e = {k: v for k, v in self.egru.items() if k not in ("model", "ptb")}
+        return sha256_text(canonical_json({"egru": e}))[:20]
 
 
 @dataclass(frozen=True)
@@ -178,9 +199,10 @@ def _parse_workloads(ctx: _Ctx, where: str, raw: Any) -> list[Workload]:
     out: list[Workload] = []
     for i, w in enumerate(raw):
         wh = f"{where}[{i}]"
-        ctx.mapping(wh, w, ("name", "trace", "synth"))
-        if ("trace" in w) == ("synth" in w):
-            ctx.fail(wh, "give exactly one of 'trace' (a file, glob allowed) or 'synth' (parameters)")
+        ctx.mapping(wh, w, ("name", "trace", "synth", "egru"))
+        if sum(k in w for k in ("trace", "synth", "egru")) != 1:
+            ctx.fail(wh, "give exactly one of 'trace' (a file, glob allowed), 'synth' (parameters) or "
+                         "'egru' (a trained model run over PTB)")
         name = w.get("name")
         if name is not None and (not isinstance(name, str) or not name):
             ctx.fail(f"{wh}.name", f"must be a non-empty string (got {name!r})")
@@ -197,6 +219,8 @@ def _parse_workloads(ctx: _Ctx, where: str, raw: Any) -> list[Workload]:
             for f in files:
                 label = name if (name and len(files) == 1) else (f"{name}:{Path(f).stem}" if name else Path(f).stem)
                 out.append(Workload(label, path=str(Path(f).resolve())))
+        elif "egru" in w:
+            out += _egru_workloads(ctx, f"{wh}.egru", w["egru"], name)
         else:
             synth = w["synth"]
             if not isinstance(synth, dict):
@@ -210,6 +234,39 @@ def _parse_workloads(ctx: _Ctx, where: str, raw: Any) -> list[Workload]:
     dup = next((n for n in names if names.count(n) > 1), None)
     if dup is not None:
         ctx.fail(where, f"two workloads are named '{dup}'; give each a distinct 'name'")
+    return out
+
+
+EGRU_KEYS = ("model", "split", "start", "tokens", "ptb")
+
+
+def _egru_workloads(ctx: _Ctx, where: str, e: Any, name: str | None) -> list[Workload]:
+    """``egru: {model: FILE or glob, split: test, start: 0, tokens: 2000, ptb: FOLDER}``: the model's
+    events on PTB, traced on demand (PTB from ``ptb`` or $ACCELSIM_PTB; never stored in a trace)."""
+    from accelsim.sweep.traces import file_sha256
+
+    ctx.mapping(where, e, EGRU_KEYS)
+    if "model" not in e:
+        ctx.fail(f"{where}.model", "missing: the exported EGRU model (.npz, e.g. workloads/models/egru-ptb-w80.npz)")
+    split = e.get("split", "test")
+    if split not in ("train", "valid", "test"):
+        ctx.fail(f"{where}.split", f"must be train, valid or test (got {split!r})")
+    start = e.get("start", 0)
+    if not isinstance(start, int) or isinstance(start, bool) or start < 0:
+        ctx.fail(f"{where}.start", f"must be a non-negative integer (got {start!r})")
+    tokens = _positive_int(ctx, f"{where}.tokens", e.get("tokens"))
+    ptb = str(ctx.resolve(e["ptb"], f"{where}.ptb")) if e.get("ptb") else None
+    pattern = ctx.resolve(e["model"], f"{where}.model")
+    files = sorted(glob.glob(str(pattern))) if glob.has_magic(str(pattern)) else (
+        [str(pattern)] if pattern.is_file() else [])
+    if not files:
+        ctx.fail(f"{where}.model", f"no model file matches {pattern}")
+    out = []
+    for f in files:
+        label = name if (name and len(files) == 1) else (f"{name}:{Path(f).stem}" if name else Path(f).stem)
+        params = {"model": str(Path(f).resolve()), "model_sha256": file_sha256(f), "split": split,
+                  "start": start, "tokens": tokens, "ptb": ptb}
+        out.append(Workload(label, egru=params))
     return out
 
 

@@ -32,10 +32,6 @@ CREATE TABLE IF NOT EXISTS sweep (
 );
 CREATE TABLE IF NOT EXISTS points (
     key TEXT PRIMARY KEY,           -- sha256(resolved config, trace sha256, energy table sha256, tokens, baseline)
-    idx INTEGER NOT NULL,           -- position in the spec's expansion when it ran
-    part TEXT NOT NULL,
-    workload TEXT NOT NULL,
-    params TEXT NOT NULL,           -- JSON: the axis values that made the point
     config TEXT NOT NULL,           -- JSON: the fully resolved config
     trace_path TEXT NOT NULL,
     trace_sha256 TEXT NOT NULL,
@@ -47,6 +43,15 @@ CREATE TABLE IF NOT EXISTS points (
     error TEXT,                     -- one line (status error)
     wall_s REAL,
     finished_at TEXT NOT NULL
+);
+-- The design points of the spec as last run: position, part, axis values -> simulation key.
+-- Two points that resolve to the same simulation (same key) share one row of `points`.
+CREATE TABLE IF NOT EXISTS members (
+    idx INTEGER PRIMARY KEY,        -- position in the spec's expansion
+    part TEXT NOT NULL,
+    workload TEXT NOT NULL,
+    params TEXT NOT NULL,           -- JSON: the axis values (and synthetic-trace parameters)
+    key TEXT NOT NULL
 );
 """
 
@@ -91,6 +96,26 @@ class ResultsStore:
                                created_at=_now(), spec_path=spec_path or "")
         self.meta = dict(self.db.execute("SELECT key, value FROM sweep").fetchall())
 
+    @staticmethod
+    def check_owner(out_dir: str | Path, sweep_name: str) -> None:
+        """Refuse, before anything starts, a folder holding another sweep's results (writes nothing)."""
+        path = store_path(out_dir)
+        if Path(out_dir).exists() and not Path(out_dir).is_dir():
+            raise InputError(f"{out_dir}: exists and is not a folder; give --out a folder")
+        if not path.is_file():
+            return
+        try:
+            db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
+            try:
+                row = db.execute("SELECT value FROM sweep WHERE key = 'name'").fetchone()
+            finally:
+                db.close()
+        except sqlite3.DatabaseError as e:
+            raise InputError(f"{path}: not an accelsim results store ({e}); use another --out folder") from None
+        if row is not None and row[0] != sweep_name:
+            raise InputError(f"{out_dir}: holds the results of sweep '{row[0]}', not '{sweep_name}'; "
+                             f"use another --out folder (nothing was changed)")
+
     def _set_meta(self, **kv) -> None:
         with self.db:
             self.db.execute("BEGIN")
@@ -118,7 +143,7 @@ class ResultsStore:
 
     def put(self, row: dict) -> None:
         """Persist one finished point (one transaction). A key already stored is left as it is."""
-        cols = ("key", "idx", "part", "workload", "params", "config", "trace_path", "trace_sha256", "tokens",
+        cols = ("key", "config", "trace_path", "trace_sha256", "tokens",
                 "baseline", "status", "result", "trace_stats", "error", "wall_s", "finished_at")
         row = dict(row, finished_at=_now())
         for k in ("params", "config", "trace_stats"):
@@ -129,8 +154,24 @@ class ResultsStore:
             self.db.execute(f"INSERT OR IGNORE INTO points ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
                             tuple(row.get(c) for c in cols))
 
+    def set_members(self, members: list[dict]) -> None:
+        """Record the spec's design points (replacing the previous expansion) in one transaction."""
+        with self.db:
+            self.db.execute("BEGIN IMMEDIATE")
+            self.db.execute("DELETE FROM members")
+            self.db.executemany("INSERT INTO members (idx, part, workload, params, key) VALUES (?, ?, ?, ?, ?)",
+                                [(m["idx"], m["part"], m["workload"], m["params"], m["key"]) for m in members])
+
     def rows(self) -> list[dict]:
-        cur = self.db.execute("SELECT * FROM points ORDER BY idx, key")
+        """One row per stored simulation (by key)."""
+        cur = self.db.execute("SELECT * FROM points ORDER BY key")
+        names = [d[0] for d in cur.description]
+        return [dict(zip(names, r)) for r in cur.fetchall()]
+
+    def point_rows(self) -> list[dict]:
+        """One row per design point of the spec whose simulation is stored: member + its result."""
+        cur = self.db.execute("SELECT m.idx, m.part, m.workload, m.params, p.* FROM members m "
+                              "JOIN points p ON p.key = m.key ORDER BY m.idx")
         names = [d[0] for d in cur.description]
         return [dict(zip(names, r)) for r in cur.fetchall()]
 

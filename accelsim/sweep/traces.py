@@ -28,6 +28,43 @@ def synth_path(cache_dir: str | os.PathLike, workload: Workload) -> Path:
     return Path(cache_dir) / f"synth-{workload.synth_key()}.npz"
 
 
+def generated_path(cache_dir: str | os.PathLike, workload: Workload) -> Path:
+    """Where a generated workload's trace is cached: named by the hash of what made it."""
+    if workload.synth is not None:
+        return synth_path(cache_dir, workload)
+    return Path(cache_dir) / f"egru-{Path(workload.egru['model']).stem}-{workload.egru_key()}.npz"
+
+
+def make_generated(workload_params: dict, path: str) -> str:
+    """Generate (unless cached) a synthetic or EGRU-on-PTB trace; return its SHA-256."""
+    if "egru" in workload_params:
+        return make_egru(workload_params["egru"], path)
+    return make_synthetic(workload_params["synth"], path)
+
+
+def make_egru(e: dict, path: str) -> str:
+    """Run a trained EGRU (workloads/models/*.npz) over a PTB split and cache its trace."""
+    p = Path(path)
+    if p.is_file():
+        return file_sha256(p)
+    from accelsim.trace import save_trace
+    from accelsim.workloads.model_file import load_model
+    from accelsim.workloads.ptb import load_ptb
+    from accelsim.workloads.trace_export import make_trace
+
+    if file_sha256(e["model"]) != e["model_sha256"]:
+        raise InputError(f"{e['model']}: model file changed while the sweep was starting")
+    model = load_model(e["model"])
+    corpus = load_ptb(e.get("ptb"))
+    ids = corpus.split(e["split"])
+    if e["start"] >= len(ids):
+        raise InputError(f"egru.start {e['start']} is beyond the {e['split']} split ({len(ids)} tokens)")
+    source = {"dataset": "ptb", "split": e["split"], "model": Path(e["model"]).name,
+              "model_sha256": e["model_sha256"], "model_meta": model.meta}
+    trace, _ = make_trace(model, ids, source, start=e["start"], tokens=e["tokens"])
+    return save_trace(p, trace)
+
+
 def make_synthetic(synth: dict, path: str) -> str:
     """Generate a synthetic trace into ``path`` unless it is already there; return its SHA-256.
 

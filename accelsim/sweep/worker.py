@@ -15,7 +15,7 @@ import math
 import time
 from collections import OrderedDict
 
-from accelsim.sweep.traces import make_synthetic
+from accelsim.sweep.traces import make_generated
 
 _TRACE_CACHE: "OrderedDict[tuple[str, str], object]" = OrderedDict()
 _TRACE_CACHE_SIZE = 4
@@ -65,7 +65,15 @@ def trace_stats(trace, tokens: int | None) -> dict:
         events += int(layer.events.indptr[T])
         units += T * layer.hidden_size
     ppl = trace.meta.get("perplexity")
+    src = trace.meta.get("source") or {}
+    pruning = None
+    if isinstance(src.get("synthetic"), dict):
+        pruning = src["synthetic"].get("pruning")
+    elif isinstance(src.get("model_meta"), dict):  # a trained model's trace: how it was pruned
+        pruned = src["model_meta"].get("pruned")
+        pruning = pruned.get("method") if isinstance(pruned, dict) else "none (dense)"
     return {
+        "pruning": pruning,
         "weight_sparsity": 1.0 - nnz / dense if dense else 0.0,
         "activity_sparsity": 1.0 - events / units if units else 0.0,
         "perplexity": float(ppl) if isinstance(ppl, (int, float)) and math.isfinite(ppl) else None,
@@ -77,20 +85,28 @@ def simulate_point(task: dict) -> tuple[dict, dict]:
     """The real point function: the engine on one (config, trace). Returns (result, trace_stats)."""
     from accelsim.config import config_from_dict
     from accelsim.engine import simulate
+    from accelsim.sweep.run import simulator_sha256
 
+    if task.get("simulator_sha256") not in (None, simulator_sha256()):
+        # a Dask worker with another accelsim: its result would be stored under the wrong key
+        raise RuntimeError("this worker runs a different accelsim engine than the sweep's coordinator; "
+                           "install the same version on every worker")
     config = config_from_dict(task["config"], task["config_source"])
     trace = _trace(task["trace_path"], task["trace_sha256"])
     table = _energy(task["energy_table_path"])
     result = simulate(config, trace, table, tokens=task["tokens"], baseline=task["baseline"],
                       config_source=task["config_source"])
+    if isinstance(result.get("trace"), dict):
+        # Where this sweep keeps the trace (a synthetic one: relative to the results folder), so the
+        # stored result does not depend on which folder or machine ran it; the sha256 is the identity.
+        result["trace"]["path"] = task.get("trace_ref", task["trace_path"])
     return result, trace_stats(trace, task["tokens"])
 
 
 def run_point(task: dict, point_fn=None) -> dict:
     """Run one point; never raises. ``point_fn`` replaces the engine (tests of the machinery)."""
     t0 = time.perf_counter()
-    row = {k: task[k] for k in ("key", "idx", "part", "workload", "params", "config", "trace_path",
-                                "trace_sha256", "tokens")}
+    row = {k: task[k] for k in ("key", "config", "trace_path", "trace_sha256", "tokens")}
     row["baseline"] = int(bool(task["baseline"]))
     try:
         result, stats = (point_fn or simulate_point)(task)
@@ -102,9 +118,9 @@ def run_point(task: dict, point_fn=None) -> dict:
     return row
 
 
-def prepare_synthetic(synth: dict, path: str) -> tuple[str, str | None, str | None]:
-    """Generate one synthetic trace in a worker; returns (path, sha256, error line)."""
+def prepare_trace(params: dict, path: str) -> tuple[str, str | None, str | None]:
+    """Generate one synthetic / EGRU-on-PTB trace in a worker; returns (path, sha256, error line)."""
     try:
-        return path, make_synthetic(synth, path), None
+        return path, make_generated(params, path), None
     except Exception as e:  # noqa: BLE001 - reported by the coordinator as bad input
         return path, None, " ".join(str(e).split())
