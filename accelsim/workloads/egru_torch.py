@@ -55,7 +55,7 @@ def beta_thresholds(hidden_size: int, mean: float, generator: torch.Generator | 
 
 class EGRULayer(nn.Module):
     def __init__(self, input_size: int, hidden_size: int, threshold_mean: float = 0.1,
-                 gamma: float = 0.7, eps: float = 3.6):
+                 gamma: float = 0.7, eps: float = 1.0):
         super().__init__()
         self.input_size, self.hidden_size = input_size, hidden_size
         self.gamma, self.eps = gamma, eps
@@ -96,7 +96,7 @@ class EGRULanguageModel(nn.Module):
     """Embedding (tied decoder) -> L EGRU layers -> decoder. ``sizes`` = [E, H1, ..., HL], HL = E."""
 
     def __init__(self, vocab_size: int, sizes: list[int], threshold_mean: float = 0.1,
-                 gamma: float = 0.7, eps: float = 3.6, dropout_emb: float = 0.1,
+                 gamma: float = 0.7, eps: float = 1.0, dropout_emb: float = 0.1,
                  dropout_forward: float = 0.1, dropout_out: float = 0.1):
         super().__init__()
         if len(sizes) < 2 or sizes[-1] != sizes[0]:

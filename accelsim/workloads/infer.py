@@ -41,10 +41,35 @@ class Packed:
     table0: np.ndarray  # V x 3H0: embedding @ W0^T + b_x0
     emb_t: np.ndarray   # E x V: decoder columns (tied embedding, transposed)
     dec_b: np.ndarray
+    use_csc: np.ndarray  # per layer: 1 = walk the nonzeros of [W | R] (pruned), 0 = dense rows
+    csc_ptr: np.ndarray  # per layer: column pointers of [W | R] (n_in + H + 1), concatenated
+    ptr_off: np.ndarray
+    csc_row: np.ndarray  # row ids (gate rows 0..3H-1), concatenated
+    csc_val: np.ndarray
+    nz_off: np.ndarray
 
 
-def pack(model: EGRUModel) -> Packed:
+CSC_MAX_DENSITY = 0.5  # below this a layer's columns are walked as nonzeros, not dense rows
+
+
+def pack(model: EGRUModel, csc: bool | None = None) -> Packed:
+    """Flatten the model for the kernel. ``csc`` forces the nonzero walk (True) or dense rows
+    (False) for every layer; by default a layer uses it below ``CSC_MAX_DENSITY``. Both give the
+    same numbers: each accumulator sums the same products in the same (event) order."""
     L = len(model.layers)
+    use_csc, ptrs, rows_, vals, ptr_off, nz_off = [], [], [], [], [0], [0]
+    for l in model.layers:
+        wr = np.concatenate([l.W, l.R], axis=1)
+        nz = wr != 0
+        use_csc.append(int(nz.mean() < CSC_MAX_DENSITY) if csc is None else int(csc))
+        cols, rows = np.nonzero(nz.T)  # column-major, rows ascending within a column
+        ptr = np.zeros(wr.shape[1] + 1, np.int64)
+        np.cumsum(np.bincount(cols, minlength=wr.shape[1]), out=ptr[1:])
+        ptrs.append(ptr)
+        rows_.append(rows.astype(np.int32))
+        vals.append(wr[rows, cols].astype(np.float32))
+        ptr_off.append(ptr_off[-1] + ptr.size)
+        nz_off.append(nz_off[-1] + rows.size)
     n_in = np.array([l.input_size for l in model.layers], np.int64)
     hid = np.array([l.hidden_size for l in model.layers], np.int64)
     wt, rt, wt_off, rt_off = [], [], [0], [0]
@@ -67,7 +92,9 @@ def pack(model: EGRUModel) -> Packed:
                   np.concatenate([l.threshold for l in model.layers]).astype(np.float32), h_off,
                   np.ascontiguousarray(table0),
                   np.ascontiguousarray(model.embedding.T, dtype=np.float32),
-                  model.decoder_bias.astype(np.float32))
+                  model.decoder_bias.astype(np.float32), np.array(use_csc, np.int64),
+                  np.concatenate(ptrs), np.array(ptr_off, np.int64), np.concatenate(rows_),
+                  np.concatenate(vals), np.array(nz_off, np.int64))
 
 
 @njit(cache=True)
@@ -77,8 +104,9 @@ def _sigmoid(x):
 
 @njit(cache=True)
 def egru_run_kernel(tokens, targets, n_in, hidden, wt, wt_off, rt, rt_off, bx, br, g_off, thr,
-                    h_off, table0, emb_t, dec_b, c, prev_idx, prev_val, prev_n, record,
-                    ev_count, ev_idx, ev_val, nll_out):
+                    h_off, table0, emb_t, dec_b, use_csc, csc_ptr, ptr_off, csc_row, csc_val,
+                    nz_off, c, prev_idx, prev_val, prev_n, record, ev_count, ev_idx, ev_val,
+                    nll_out):
     """Run len(tokens) steps from state (c, prev_*), updating it in place.
 
     Per step and layer writes the event count to ev_count[t, l]; when ``record``, the events'
@@ -114,23 +142,41 @@ def egru_run_kernel(tokens, targets, n_in, hidden, wt, wt_off, rt, rt_off, bx, b
             else:
                 for k in range(G):
                     wx[k] = bx[go + k]
-                base = wt_off[l]
-                for e in range(in_n):
-                    j = cur_idx[e]
-                    v = cur_val[e]
-                    row = base + j * G
-                    for k in range(G):
-                        wx[k] += v * wt[row + k]
+                if use_csc[l]:
+                    po = ptr_off[l]
+                    no = nz_off[l]
+                    for e in range(in_n):
+                        j = cur_idx[e]
+                        v = cur_val[e]
+                        for q in range(no + csc_ptr[po + j], no + csc_ptr[po + j + 1]):
+                            wx[csc_row[q]] += v * csc_val[q]
+                else:
+                    base = wt_off[l]
+                    for e in range(in_n):
+                        j = cur_idx[e]
+                        v = cur_val[e]
+                        row = base + j * G
+                        for k in range(G):
+                            wx[k] += v * wt[row + k]
             # recurrent projection Rh from this layer's events of the previous step
             for k in range(G):
                 rh[k] = br[go + k]
-            base = rt_off[l]
-            for e in range(prev_n[l]):
-                j = prev_idx[ho + e]
-                v = prev_val[ho + e]
-                row = base + j * G
-                for k in range(G):
-                    rh[k] += v * rt[row + k]
+            if use_csc[l]:
+                po = ptr_off[l] + n_in[l]  # recurrent columns follow the input columns
+                no = nz_off[l]
+                for e in range(prev_n[l]):
+                    j = prev_idx[ho + e]
+                    v = prev_val[ho + e]
+                    for q in range(no + csc_ptr[po + j], no + csc_ptr[po + j + 1]):
+                        rh[csc_row[q]] += v * csc_val[q]
+            else:
+                base = rt_off[l]
+                for e in range(prev_n[l]):
+                    j = prev_idx[ho + e]
+                    v = prev_val[ho + e]
+                    row = base + j * G
+                    for k in range(G):
+                        rh[k] += v * rt[row + k]
             # gates, state update, threshold, reset; events replace this layer's prev_*
             n = 0
             for u in range(H):
@@ -173,7 +219,7 @@ def egru_run_kernel(tokens, targets, n_in, hidden, wt, wt_off, rt, rt_off, bx, b
                     m = logits[k]
             s = 0.0
             for k in range(V):
-                s += math.exp(logits[k] - m)
+                s += np.exp(logits[k] - m)  # float32 exp, float64 sum
             nll_out[t] = m + math.log(s) - logits[targets[t]]
 
 
@@ -229,7 +275,8 @@ def run_inference(model: EGRUModel, ids: np.ndarray, start: int = 0, tokens: int
         ev_val = np.zeros(size, np.float32)
         nll = np.zeros(n, np.float64)
         egru_run_kernel(toks, tg, P.n_in, P.hidden, P.wt, P.wt_off, P.rt, P.rt_off, P.bx, P.br,
-                        P.g_off, P.thr, P.h_off, P.table0, P.emb_t, P.dec_b, c, prev_idx,
+                        P.g_off, P.thr, P.h_off, P.table0, P.emb_t, P.dec_b, P.use_csc,
+                        P.csc_ptr, P.ptr_off, P.csc_row, P.csc_val, P.nz_off, c, prev_idx,
                         prev_val, prev_n, record, cnt, ev_idx, ev_val, nll)
         return cnt, ev_idx, ev_val, nll, tg
 

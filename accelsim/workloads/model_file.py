@@ -65,13 +65,23 @@ class EGRUModel:
         return self.embedding.shape[0]
 
 
+def to_half(w: np.ndarray) -> np.ndarray:
+    """float16, except that a nonzero weight never rounds to zero (it would change the sparsity
+    pattern the pruning fixed): such weights become the smallest float16 of the same sign."""
+    h = w.astype(np.float16)
+    lost = (h == 0) & (w != 0)
+    if lost.any():
+        h[lost] = np.copysign(np.float16(2.0 ** -24), w[lost]).astype(np.float16)
+    return h
+
+
 def to_arrays(model: EGRUModel) -> dict[str, np.ndarray]:
     """The model's arrays as stored: float16 weights, float32 thresholds."""
     out = {"embedding": model.embedding.astype(np.float16),
            "decoder.bias": model.decoder_bias.astype(np.float16)}
     for i, l in enumerate(model.layers):
-        out[f"l{i}.W"] = l.W.astype(np.float16)
-        out[f"l{i}.R"] = l.R.astype(np.float16)
+        out[f"l{i}.W"] = to_half(l.W)
+        out[f"l{i}.R"] = to_half(l.R)
         out[f"l{i}.bias_x"] = l.bias_x.astype(np.float16)
         out[f"l{i}.bias_r"] = l.bias_r.astype(np.float16)
         out[f"l{i}.threshold"] = l.threshold.astype(np.float32)

@@ -91,7 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="output model file (.npz)")
     p.add_argument("--log", default=None, help="append progress lines (JSON) to this file")
     add_optim_args(p)
-    p.set_defaults(lr=1e-3, lr_final=1e-4, log_every=40)
+    p.set_defaults(lr=1e-3, lr_final=1e-4, log_every=40, activity_start=0.0)
     return p
 
 
@@ -152,8 +152,7 @@ def run(args) -> int:
                 p.mul_(m)
         log({"stage_sparsity": s, "method": args.method})
         step, pos, state = train_steps(net, opt, data, args, step, step + args.steps_per_stage, pos,
-                                       state, log, masks=tmasks)
-        # train_steps' cosine runs per call; the stage's LR restarts (short IMP fine-tune cycles)
+                                       state, log, masks=tmasks, schedule_total=total)
     wall = time.time() - t0
     ppl, act, _ = evaluate(net, corpus.valid, batch_size=10)
     m = net.to_model()

@@ -36,7 +36,9 @@ def add_model_args(p: argparse.ArgumentParser) -> None:
                    help="embedding size then hidden sizes, last = embedding (tied decoder)")
     p.add_argument("--threshold-mean", type=float, default=0.1)
     p.add_argument("--gamma", type=float, default=0.7, help="surrogate gradient height")
-    p.add_argument("--eps", type=float, default=3.6, help="surrogate gradient support 1/eps")
+    p.add_argument("--eps", type=float, default=1.0, help="surrogate gradient support 1/eps")
+    p.add_argument("--embedding-init", type=float, default=0.5,
+                   help="embedding drawn from U(-a, a); a larger a drives layer 0 harder")
     p.add_argument("--dropout-emb", type=float, default=0.1)
     p.add_argument("--dropout-forward", type=float, default=0.1)
     p.add_argument("--dropout-out", type=float, default=0.1)
@@ -51,7 +53,13 @@ def add_optim_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--grad-clip", type=float, default=0.5)
     p.add_argument("--activity-target", type=float, default=0.15)
     p.add_argument("--activity-weight", type=float, default=1.0)
+    p.add_argument("--activity-start", type=float, default=0.3,
+                   help="fraction of the steps before the activity regulariser turns on (it ramps "
+                        "up linearly over the next 10%%): context first, sparsity after")
     p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--threshold-lr", type=float, default=0.0,
+                   help="learning rate of the thresholds (0 = fixed at their Beta init, as the "
+                        "reference PTB setup)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -82,16 +90,29 @@ def parse_sizes(text: str) -> list[int]:
 
 
 def make_model(args, vocab_size: int) -> EGRULanguageModel:
-    return EGRULanguageModel(vocab_size, parse_sizes(args.sizes), args.threshold_mean, args.gamma,
-                             args.eps, args.dropout_emb, args.dropout_forward, args.dropout_out)
+    net = EGRULanguageModel(vocab_size, parse_sizes(args.sizes), args.threshold_mean, args.gamma,
+                            args.eps, args.dropout_emb, args.dropout_forward, args.dropout_out)
+    with torch.no_grad():
+        net.embedding.weight.uniform_(-args.embedding_init, args.embedding_init)
+    return net
 
 
 def make_optimizer(net: EGRULanguageModel, args) -> torch.optim.Optimizer:
-    decay, no_decay = [], []
+    decay, no_decay, thr = [], [], []
     for name, p in net.named_parameters():
-        (decay if p.ndim == 2 else no_decay).append(p)  # no decay on biases and thresholds
-    return torch.optim.AdamW([{"params": decay, "weight_decay": args.weight_decay},
-                              {"params": no_decay, "weight_decay": 0.0}], lr=args.lr)
+        if name.endswith("threshold"):
+            thr.append(p)
+        else:
+            (decay if p.ndim == 2 else no_decay).append(p)  # no decay on biases
+    groups = [{"params": decay, "weight_decay": args.weight_decay},
+              {"params": no_decay, "weight_decay": 0.0}]
+    tlr = getattr(args, "threshold_lr", 0.0)
+    if tlr > 0:
+        groups.append({"params": thr, "weight_decay": 0.0, "lr_scale": tlr / args.lr})
+    else:
+        for p in thr:
+            p.requires_grad_(False)
+    return torch.optim.AdamW(groups, lr=args.lr)
 
 
 def cosine_lr(step: int, total: int, lr: float, lr_final: float, warmup: int = 50) -> float:
@@ -102,12 +123,14 @@ def cosine_lr(step: int, total: int, lr: float, lr_final: float, warmup: int = 5
 
 
 def train_steps(net, opt, data: np.ndarray, args, start_step: int, total_steps: int, pos: int,
-                state, log, masks=None, on_step=None):
+                state, log, masks=None, on_step=None, schedule_total: int | None = None):
     """Run optimiser steps [start_step, total_steps) over ``data`` (steps x batch) from ``pos``.
 
     ``masks`` (name -> 0/1 tensor) keep pruned weights at zero. ``on_step(step, pos, state)`` is
-    called after every step and may return True to stop early. Returns (step, pos, state).
+    called after every step and may return True to stop early. The cosine LR schedule spans
+    ``schedule_total`` steps (default ``total_steps``). Returns (step, pos, state).
     """
+    schedule_total = schedule_total or total_steps
     step = start_step
     n = data.shape[0]
     t0 = time.time()
@@ -122,12 +145,14 @@ def train_steps(net, opt, data: np.ndarray, args, start_step: int, total_steps: 
         if state is None:
             state = net.init_state(data.shape[1])
         for g in opt.param_groups:
-            g["lr"] = cosine_lr(step, total_steps, args.lr, args.lr_final)
+            g["lr"] = cosine_lr(step, schedule_total, args.lr, args.lr_final) * g.get("lr_scale", 1.0)
         logits, outs, state = net(inp, state)
         state = [(c.detach(), y.detach()) for c, y in state]
         ce = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), tgt.reshape(-1))
         acts = torch.stack([o.mean() for o in outs])
-        loss = ce + args.activity_weight * torch.clamp(acts - args.activity_target, min=0).sum()
+        start = getattr(args, "activity_start", 0.0) * schedule_total
+        ramp = min(1.0, max(0.0, (step - start) / (0.1 * schedule_total))) if start > 0 else 1.0
+        loss = ce + ramp * args.activity_weight * torch.clamp(acts - args.activity_target, min=0).sum()
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(net.parameters(), args.grad_clip)
