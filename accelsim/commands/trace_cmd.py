@@ -104,7 +104,7 @@ def _info(args) -> int:
     src = s["source"]
     con.print(f"tokens {s['tokens']}   vocab {s['vocab_size']}   layers {len(s['layers'])}   "
               f"perplexity {s['perplexity'] if s['perplexity'] is not None else 'n/a'}")
-    con.print(f"source {json.dumps(src, sort_keys=True)}")
+    con.print(f"source {_brief_source(src)}   (--json prints it whole)")
     t = Table(title="per layer")
     for col in ("layer", "n_in->H", "activity sp.", "W sp.", "R sp.", "events",
                 "dense MAC/tok", "formula MAC/tok", "exact MAC/tok"):
@@ -120,6 +120,16 @@ def _info(args) -> int:
     extras = [k for k in ("has_embedding", "has_tokens", "has_decoder") if s[k]]
     con.print("carries: " + (", ".join(k[4:] for k in extras) if extras else "weights and events only"))
     return 0
+
+
+def _brief_source(src) -> str:
+    """The source in one line: its scalar fields (a synthetic trace: its parameters)."""
+    if isinstance(src, dict) and isinstance(src.get("synthetic"), dict):
+        src = dict(src["synthetic"], kind="synthetic")
+    if not isinstance(src, dict):
+        return json.dumps(src)
+    return ", ".join(f"{k}={v}" for k, v in sorted(src.items())
+                     if isinstance(v, (str, int, float, bool)) or (isinstance(v, list) and len(v) <= 6))
 
 
 def _validate(args) -> int:
