@@ -134,7 +134,9 @@ def markdown_table(rows: list[dict]) -> str:
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m accelsim.workloads.summarize", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("models", nargs="+")
+    p.add_argument("models", nargs="+", help="model files, or with --merge earlier summary JSONs")
+    p.add_argument("--merge", action="store_true",
+                   help="combine the models of earlier summary JSON files into --out (no runs)")
     p.add_argument("--ptb", default=None)
     p.add_argument("--out", required=True, help="summary JSON")
     p.add_argument("--torch", action="store_true", help="also check agreement with the torch forward")
@@ -143,6 +145,13 @@ def main(argv=None) -> int:
     p.add_argument("--torch-full", action="append", default=[], metavar="MODEL_FILE_NAME",
                    help="models checked on the whole split even with --torch-tokens (repeatable)")
     args = p.parse_args(argv)
+    if args.merge:
+        rows = [r for f in args.models for r in json.loads(Path(f).read_text())["models"]]
+        doc = {"dataset": "ptb", "split": "test", "models": rows,
+               "note": "perplexity over the whole test split as one stream (batch 1), Numba inference"}
+        atomic_write_text(args.out, json.dumps(doc, indent=1) + "\n")
+        print(markdown_table(rows))
+        return 0
     try:
         corpus = load_ptb(args.ptb)
         rows = []
