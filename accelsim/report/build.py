@@ -110,8 +110,9 @@ def _ablation_text(t: pd.DataFrame, df: pd.DataFrame) -> str:
              f"{_x(both['energy_reduction'])}")
         if np.isfinite(both["ideal_reduction"]):
             s += f"; the ideal 1/((1-s_w)(1-s_a)) of this trace is {_x(both['ideal_reduction'])}"
-        s += (f". In MACs the two sparsities compose multiplicatively ({_x(w['mac_reduction'])} x "
-              f"{_x(a['mac_reduction'])} = {_x(w['mac_reduction'] * a['mac_reduction'])}); in hardware they do not: "
+        s += (f". In MACs the two sparsities compose (nearly) multiplicatively ({_x(w['mac_reduction'])} x "
+              f"{_x(a['mac_reduction'])} = {_x(w['mac_reduction'] * a['mac_reduction'])}, measured "
+              f"{_x(both['mac_reduction'])}); in hardware they do not: "
               f"the combined design realises {100 * both['cycle_reduction'] / both['mac_reduction']:.0f}% of its MAC "
               f"reduction in cycles and {100 * both['energy_reduction'] / both['mac_reduction']:.0f}% in energy.")
         if np.isfinite(both["ideal_reduction"]) and both["mac_reduction"] < 0.9 * both["ideal_reduction"]:
@@ -143,7 +144,8 @@ def _ablation_text(t: pd.DataFrame, df: pd.DataFrame) -> str:
     return "\n\n".join(out)
 
 
-def _why_text(stalls: pd.DataFrame, pe: pd.DataFrame, breakdown: pd.DataFrame, grid: pd.DataFrame) -> str:
+def _why_text(stalls: pd.DataFrame, pe: pd.DataFrame, breakdown: pd.DataFrame, grid: pd.DataFrame,
+              real: pd.DataFrame) -> str:
     lines = []
     causes = [c for c in stalls.columns if c not in ("part", "design", "key", "stall_cycles_per_token")]
     if not grid.empty:
@@ -170,6 +172,16 @@ def _why_text(stalls: pd.DataFrame, pe: pd.DataFrame, breakdown: pd.DataFrame, g
         e_frac = (grid["energy_reduction_vs_dense"] / grid["ideal_reduction"]).median()
         lines.append(f"- Energy realises less of the ideal than cycles (median point: {100 * e_frac:.0f}% of the ideal "
                      f"energy reduction, {100 * grid['realised_fraction_of_ideal'].median():.0f}% of the ideal speedup).")
+    if not real.empty:
+        for (part, arch), sub in real.groupby(["part", "arch"], sort=False):
+            if not grid.empty and sub["key"].isin(grid["key"]).all():
+                continue  # the sparsity grid, described above
+            lines.append(f"- {part}, {arch}: the realised speedup is {100 * sub['speedup_share_of_ideal'].min():.0f}–"
+                         f"{100 * sub['speedup_share_of_ideal'].max():.0f}% of each trace's ideal (ideal "
+                         f"{_x(sub['ideal_reduction'].min())}–{_x(sub['ideal_reduction'].max())}, realised "
+                         f"{_x(sub['speedup_vs_dense'].min())}–{_x(sub['speedup_vs_dense'].max())}) and the energy "
+                         f"reduction {100 * sub['energy_share_of_ideal'].min():.0f}–"
+                         f"{100 * sub['energy_share_of_ideal'].max():.0f}%.")
     if not stalls.empty and causes:
         mean = stalls[causes].mean().sort_values(ascending=False)
         top = [f"{c.replace('_', ' ')} {100 * v:.0f}%" for c, v in mean.items() if v > 0.005][:5]
@@ -183,7 +195,12 @@ def _why_text(stalls: pd.DataFrame, pe: pd.DataFrame, breakdown: pd.DataFrame, g
                   + sub["bank_conflict_stall_cycles_per_token"].fillna(0)).mean()
             parts.append(f"{pr}: busiest PE {sub['imbalance'].mean():.3f}x the mean work, {st:,.0f} load-imbalance + "
                          f"bank-conflict stall cycles and {sub['cycles_per_token'].mean():,.0f} cycles per token")
-        lines.append(f"- Per-PE load, {part} (mean over {ppe['setting'].nunique()} setting(s)): " + "; ".join(parts) + ".")
+        note = ""
+        if ppe.groupby("pruning")["workload"].nunique().max() == 1 and ppe["workload"].nunique() > 1:
+            note = (" These are different trained models (their activity differs), so the imbalance compares "
+                    "the pruning patterns while cycles per token also compare the models.")
+        lines.append(f"- Per-PE load, {part} (mean over {ppe['setting'].nunique()} setting(s)): " + "; ".join(parts)
+                     + "." + note)
     if not breakdown.empty:
         comps = [c for c in breakdown.columns if c not in ("part", "design", "key", "total")]
         share = (breakdown[comps].div(breakdown["total"], axis=0)).mean().sort_values(ascending=False)
@@ -267,7 +284,7 @@ def _markdown(rep: Report, sweeps: list[dict], command: str | None) -> str:
                      for r in front.itertuples()]
             lines.append(f"- {g}: {len(front)} of {len(sub)} designs are on the front: " + "; ".join(items) + ".")
         summary.append("Pareto fronts (energy per token vs latency):\n\n" + "\n".join(lines))
-    why = _why_text(T["stalls"], T["pe_load"], T["energy_breakdown"], T["sparsity_grid"])
+    why = _why_text(T["stalls"], T["pe_load"], T["energy_breakdown"], T["sparsity_grid"], T["realised_vs_ideal"])
     if why:
         summary.append("Where the hardware falls short of the ideal, and why:\n\n" + why)
     md.append("\n\n".join(summary) if summary else "(no figure has the data it needs)")
@@ -292,7 +309,10 @@ def _markdown(rep: Report, sweeps: list[dict], command: str | None) -> str:
     if failed.empty:
         md.append("None.")
     else:
-        md.append(_md_table(failed[["part", "workload", "arch", "error"]].assign(error=failed["error"].str[:160])))
+        labels = pd.concat([D.design_labels(g) for _, g in df.groupby("part", sort=False)]).reindex(failed.index)
+        md += ["Points whose simulation stopped with an error, stored with it (they are results too: these "
+               "designs do not work as configured).", "",
+               _md_table(failed[["part", "workload"]].assign(design=labels, error=failed["error"].str[:200]))]
     return "\n".join(md) + "\n"
 
 

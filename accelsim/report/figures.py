@@ -174,6 +174,8 @@ def latency_figure(t: pd.DataFrame, out_dir: Path, name: str = "latency", pdf: b
 
 
 def pe_load_figure(t: pd.DataFrame, out_dir: Path, name: str = "pe_load", pdf: bool = False) -> list[Path]:
+    if t["part"].nunique() > 1:  # settings of different parts side by side: say which part
+        t = t.assign(setting=t["part"].astype(str) + ": " + t["setting"].astype(str))
     settings = list(dict.fromkeys(t["setting"]))
     prunings = list(dict.fromkeys(t["pruning"]))
     fig, axes = plt.subplots(1, 3, figsize=(15, 3.8))
@@ -190,7 +192,7 @@ def pe_load_figure(t: pd.DataFrame, out_dir: Path, name: str = "pe_load", pdf: b
     titles = ("busiest / mean PE work, summed over layers (1 = balanced)",
               "load-imbalance + bank-conflict stall cycles / token", "cycles per token")
     for ax, title in zip(axes, titles):
-        ax.set_xticks(x + 0.4 - w / 2, [_short(s, 26) for s in settings], rotation=25, ha="right", fontsize=7)
+        ax.set_xticks(x + 0.4 - w / 2, [_short(s, 36) for s in settings], rotation=30, ha="right", fontsize=7)
         ax.set_title(title, fontsize=9)
         ax.legend(fontsize=8)
     axes[0].set_ylim(bottom=min(0.98, float(np.nanmin(t["imbalance"])) - 0.01))

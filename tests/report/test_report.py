@@ -9,7 +9,6 @@ import pandas as pd
 import pytest
 import yaml
 
-from accelsim.errors import InputError
 from accelsim.report import build_report
 from accelsim.report import data as D
 from accelsim.sweep import run_sweep

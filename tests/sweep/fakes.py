@@ -1,8 +1,9 @@
-"""A stand-in point function for tests of the sweep machinery (store, executors, resume).
+"""Stand-in point functions for tests of the sweep machinery.
 
-Deterministic in its inputs, so executors can be compared; it fails on purpose for configs with
-``include_decoder`` (the tiny traces carry no decoder, as the real engine would object) (a point that errors must be recorded and must not stop the sweep).
-"""
+``fake_point`` replaces the engine when it is absent: deterministic in its inputs (so executors
+can be compared), failing on purpose for ``include_decoder: true`` as the real engine does for
+traces without a decoder. ``pid_point`` runs the real engine and also reports which process ran
+the point and how many Numba cache misses that process has seen."""
 
 from __future__ import annotations
 

@@ -14,7 +14,7 @@ import pytest
 
 from accelsim.sweep import run_sweep
 from accelsim.sweep.store import ResultsStore
-from tests.sweep.conftest import HAVE_ENGINE, REPO, TINY_SYNTH, write_spec
+from tests.sweep.conftest import REPO, TINY_SYNTH, write_spec
 
 N_KILL = 24
 
