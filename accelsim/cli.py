@@ -13,7 +13,7 @@ import importlib
 import sys
 
 from accelsim import __version__
-from accelsim.errors import InputError
+from accelsim.errors import report_input_errors
 
 # Order is the order shown in --help.
 COMMANDS = ("run", "sweep", "report", "trace", "config")
@@ -47,10 +47,7 @@ def main(argv: list[str] | None = None) -> int:
         args._commands[args.command].print_help()
         return 2
     try:
-        return int(args.func(args) or 0)
-    except InputError as e:
-        print(f"accelsim: error: {e}", file=sys.stderr)
-        return InputError.exit_code
+        return report_input_errors(args.func, args)
     except KeyboardInterrupt:
         print("accelsim: interrupted", file=sys.stderr)
         return 130

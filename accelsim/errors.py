@@ -12,3 +12,18 @@ class InputError(Exception):
 
     def __init__(self, message: str):
         super().__init__(" ".join(str(message).split()))
+
+
+def report_input_errors(run, args) -> int:
+    """Call ``run(args)``; an :class:`InputError` becomes one line on stderr and exit status 2.
+
+    The one place that turns bad input into the user-facing line, shared by ``accelsim`` and the
+    stand-alone entry points (``python -m accelsim.workloads.train`` and friends).
+    """
+    import sys
+
+    try:
+        return int(run(args) or 0)
+    except InputError as e:
+        print(f"accelsim: error: {e}", file=sys.stderr)
+        return InputError.exit_code

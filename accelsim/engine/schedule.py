@@ -188,22 +188,28 @@ def _spatial_pe(env, i, w: ClusterWork, inq, recq, acc, dram, stalls, t_start, t
         acc.put(t)
 
 
+def _commit(env, i, n, outq, recq, stalls, pushes):
+    """The update unit of cluster ``i`` commits a step's ``n`` events: it waits for room in the
+    next layer's queue (a ``queue_full`` stall), then the batch enters both queues."""
+    done = env.now
+    if outq is not None:
+        yield from outq.put(n)
+        pushes[i] += n
+    stalls["queue_full"] += env.now - done
+    recq.put(n)
+    pushes[i] += n
+    if outq is not None:
+        outq.batches.put(n)
+
+
 def _spatial_update(env, i, w: ClusterWork, acc, outq, recq, stalls, t_end, is_last, pushes,
                     tokens, progress):
     update_cycles, emitted = w.update_cycles.tolist(), w.emitted.tolist()
     for t in range(tokens):
         yield acc.get()
         yield env.timeout(update_cycles[t])
-        done = env.now
         n = emitted[t]
-        if outq is not None:
-            yield from outq.put(n)
-            pushes[i] += n
-        stalls["queue_full"] += env.now - done
-        recq.put(n)
-        pushes[i] += n
-        if outq is not None:
-            outq.batches.put(n)
+        yield from _commit(env, i, n, outq, recq, stalls, pushes)
         recq.batches.put(n)
         if is_last:
             t_end[t] = env.now
@@ -236,16 +242,7 @@ def _temporal(env, i, w: ClusterWork, inq, outq, recq, cluster, stalls, t_start,
         if recq is not None:
             if t > 0:
                 recq.free(emitted[t - 1])
-            done = env.now
-            n = emitted[t]
-            if outq is not None:
-                yield from outq.put(n)
-                pushes[i] += n
-            stalls["queue_full"] += env.now - done
-            recq.put(n)
-            pushes[i] += n
-            if outq is not None:
-                outq.batches.put(n)
+            yield from _commit(env, i, emitted[t], outq, recq, stalls, pushes)
         free = env.now
         if is_last:
             t_end[t] = env.now

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from accelsim.errors import InputError
+from accelsim.errors import InputError, report_input_errors
 
 METHODS = ("unstructured", "column-balanced")
 
@@ -97,11 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
-    try:
-        return run(args)
-    except InputError as e:
-        print(f"accelsim: error: {e}", file=sys.stderr)
-        return 2
+    return report_input_errors(run, args)
 
 
 def run(args) -> int:

@@ -25,7 +25,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from accelsim.errors import InputError
+from accelsim.errors import InputError, report_input_errors
 from accelsim.workloads.egru_torch import EGRULanguageModel, evaluate
 from accelsim.workloads.model_file import save_model
 from accelsim.workloads.ptb import batchify, load_ptb
@@ -186,11 +186,7 @@ def save_checkpoint(path: Path, net, opt, step, pos, extra: dict) -> None:
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
-    try:
-        return run(args)
-    except InputError as e:
-        print(f"accelsim: error: {e}", file=sys.stderr)
-        return 2
+    return report_input_errors(run, args)
 
 
 def run(args) -> int:
