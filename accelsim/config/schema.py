@@ -9,13 +9,23 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 PositiveInt = Annotated[int, Field(gt=0)]
 
 
 def _is_pow2(n: int) -> bool:
     return n >= 1 and (n & (n - 1)) == 0
+
+
+def _check_pow2(v: int) -> int:
+    if not _is_pow2(v):
+        raise ValueError(f"must be a power of two >= 1 (got {v})")
+    return v
+
+
+# Address interleaving over banks and burst alignment need powers of two.
+PowerOfTwo = Annotated[int, Field(gt=0), AfterValidator(_check_pow2)]
 
 
 class _Frozen(BaseModel):
@@ -62,17 +72,10 @@ class Dispatcher(_Frozen):
 
 
 class WeightSRAM(_Frozen):
-    banks: PositiveInt = Field(16, description="number of SRAM banks (power of two)")
-    bank_width_bits: PositiveInt = Field(64, description="bits read from one bank per cycle (power of two)")
+    banks: PowerOfTwo = Field(16, description="number of SRAM banks (power of two)")
+    bank_width_bits: PowerOfTwo = Field(64, description="bits read from one bank per cycle (power of two)")
     capacity_bytes: PositiveInt = Field(4 * 1024 * 1024, description="on-chip weight capacity of one PE cluster (one layer in spatial mapping, all layers in temporal)")
     read_latency_cycles: PositiveInt = Field(1, description="cycles from request to data")
-
-    @field_validator("banks", "bank_width_bits")
-    @classmethod
-    def _pow2(cls, v: int) -> int:
-        if not _is_pow2(v):
-            raise ValueError(f"must be a power of two >= 1 (got {v})")
-        return v
 
     @field_validator("bank_width_bits")
     @classmethod
@@ -97,14 +100,7 @@ class UpdateUnit(_Frozen):
 class DRAM(_Frozen):
     bandwidth_bytes_per_cycle: PositiveInt = Field(16, description="sustained bytes per core clock cycle")
     latency_cycles: PositiveInt = Field(100, description="cycles from request to first data")
-    burst_bytes: PositiveInt = Field(64, description="transfer granule; reads round up to bursts (power of two)")
-
-    @field_validator("burst_bytes")
-    @classmethod
-    def _pow2(cls, v: int) -> int:
-        if not _is_pow2(v):
-            raise ValueError(f"must be a power of two >= 1 (got {v})")
-        return v
+    burst_bytes: PowerOfTwo = Field(64, description="transfer granule; reads round up to bursts (power of two)")
 
 
 class ArchConfig(_Frozen):
