@@ -140,13 +140,18 @@ def _sparsity_cols(d: pd.DataFrame) -> tuple[pd.Series, pd.Series, str]:
     return d["trace.weight_sparsity"].astype(float).round(3), d["trace.activity_sparsity"].astype(float).round(3), "measured"
 
 
+def _combined_with_baseline(df: pd.DataFrame) -> pd.DataFrame:
+    """Finished points of the combined design (both skips on) that were run with ``baseline: true``."""
+    d = ok_rows(df)
+    if d.empty or "speedup_vs_dense" not in d:
+        return d.iloc[0:0]
+    return d[d["speedup_vs_dense"].notna() & (d[SKIP_W] == True) & (d[SKIP_A] == True)]  # noqa: E712
+
+
 def sparsity_grid(df: pd.DataFrame) -> pd.DataFrame:
     """Realised speedup and energy reduction vs the dense baseline on the same hardware, over
     weight sparsity x activity sparsity (both skips on, runs with ``baseline: true``)."""
-    d = ok_rows(df)
-    if d.empty or "speedup_vs_dense" not in d:
-        return pd.DataFrame()
-    d = d[d["speedup_vs_dense"].notna() & (d[SKIP_W] == True) & (d[SKIP_A] == True)]  # noqa: E712
+    d = _combined_with_baseline(df)
     if d.empty:
         return pd.DataFrame()
     frames = []
@@ -179,10 +184,7 @@ def sparsity_grid(df: pd.DataFrame) -> pd.DataFrame:
 def realised_vs_ideal(df: pd.DataFrame) -> pd.DataFrame:
     """Every point run with ``baseline: true`` and both skips on: the trace's ideal reduction
     1/((1-s_w)(1-s_a)) against the realised speedup and energy reduction vs dense."""
-    d = ok_rows(df)
-    if d.empty or "speedup_vs_dense" not in d:
-        return pd.DataFrame()
-    d = d[d["speedup_vs_dense"].notna() & (d[SKIP_W] == True) & (d[SKIP_A] == True)]  # noqa: E712
+    d = _combined_with_baseline(df)
     if d.empty:
         return pd.DataFrame()
     labels = pd.concat([design_labels(g) for _, g in d.groupby("part", sort=False)]).reindex(d.index)
