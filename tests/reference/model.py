@@ -412,20 +412,9 @@ class Reference:
             st.update(s="commit", since=c)
             return True
         if s == "commit":
-            outq = self.inq[i + 1] if i + 1 < len(self.clusters) else None
-            nev = st["n"]
-            if outq is not None:
-                if not outq.fits(nev):
-                    return False
-                outq.put(nev)
-                self.acc[i]["pushes"] += nev
-            self.acc[i]["queue_full"] += c - st["since"]
-            assert self.recq[i].fits(nev)
-            self.recq[i].put(nev)
-            self.acc[i]["pushes"] += nev
-            if outq is not None:
-                outq.batches.append(nev)
-            self.recq[i].batches.append(nev)
+            if not self._commit(i, c, st):
+                return False
+            self.recq[i].batches.append(st["n"])
             if is_last:
                 self.t_end[t] = c
             st["t"] += 1
@@ -495,19 +484,9 @@ class Reference:
             return True
         if s == "commit":
             if is_layer:
-                outq = self.inq[i + 1] if i + 1 < len(self.clusters) else None
-                nev = st["n"]
-                if outq is not None:
-                    if not outq.fits(nev):
-                        return False
-                    outq.put(nev)
-                    self.acc[i]["pushes"] += nev
-                self.acc[i]["queue_full"] += c - st["since"]
-                self.recq[i].put(nev)
-                self.acc[i]["pushes"] += nev
-                if outq is not None:
-                    outq.batches.append(nev)
-                st["prev_n"] = nev
+                if not self._commit(i, c, st):
+                    return False
+                st["prev_n"] = st["n"]
             st["free"] = c
             if i == len(self.clusters) - 1:
                 self.t_end[t] = c
@@ -515,6 +494,24 @@ class Reference:
             st["s"] = "wait" if st["t"] < self.T else "done"
             return True
         return False
+
+    def _commit(self, i, c, st) -> bool:
+        """The update unit of cluster i commits its step's st["n"] events at cycle c: not before
+        the next layer's queue has room (the wait is queue_full), then into both queues."""
+        outq = self.inq[i + 1] if i + 1 < len(self.clusters) else None
+        nev = st["n"]
+        if outq is not None:
+            if not outq.fits(nev):
+                return False
+            outq.put(nev)
+            self.acc[i]["pushes"] += nev
+        self.acc[i]["queue_full"] += c - st["since"]
+        assert self.recq[i].fits(nev)
+        self.recq[i].put(nev)
+        self.acc[i]["pushes"] += nev
+        if outq is not None:
+            outq.batches.append(nev)
+        return True
 
     # ------------------------------------------------------------------------------- figures
     def _figures(self, cycles):
