@@ -7,13 +7,14 @@ the cycles of its phases and the channel time it needs, and the action counts be
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
 from accelsim.config.schema import ArchConfig
 from accelsim.errors import InputError
 from accelsim.trace.format import Trace
+from accelsim.trace.stats import layer_macs_dense
 from accelsim.units import pe_array, update_unit
 from accelsim.units.weight_sram import ColumnTables, column_tables
 
@@ -39,7 +40,6 @@ class ClusterWork:
     trace_events: int         # events of this layer in the trace
     macs_dense: int
     stored_bytes: int
-    tables: list[ColumnTables] = field(default_factory=list)
 
 
 def _phase(config: ArchConfig, tables: ColumnTables, step_ptr, step_units, col_offset: int,
@@ -98,9 +98,9 @@ def prepare(config: ArchConfig, trace: Trace) -> list[ClusterWork]:
                                       dense_act, config.update_unit.lanes,
                                       config.update_unit.latency_cycles,
                                       config.update_unit.encoder_events_per_cycle)
-        emitted = np.full(T, H, np.int64) if dense_act else np.diff(ev.indptr).astype(np.int64)
+        emitted = np.full(T, H, np.int64) if dense_act else ev.counts()
         work.append(ClusterWork(f"layer{i}", H, [x, r], u, emitted, int(ev.indptr[-1]),
-                                T * (n_in + H) * 3 * H, tables.stored_bytes, [tables]))
+                                layer_macs_dense(trace.layers[i], T), tables.stored_bytes))
     if config.include_decoder:
         dec = trace.decoder_weight
         tables = column_tables(config, dec)
@@ -108,7 +108,7 @@ def prepare(config: ArchConfig, trace: Trace) -> list[ClusterWork]:
         H_last = trace.layers[-1].hidden_size
         d = _phase(config, tables, last.indptr, last.indices, 0, H_last if dense_act else 0)
         work.append(ClusterWork("decoder", 0, [d], None, np.zeros(T, np.int64), 0,
-                                T * H_last * dec.shape[0], tables.stored_bytes, [tables]))
+                                T * H_last * dec.shape[0], tables.stored_bytes))
     _check_capacity(config, work)
     return work
 

@@ -119,7 +119,7 @@ def _start_spatial(env, config, work, inq, recq, stalls, t_start, t_end, pushes,
     for i, w in enumerate(work):
         acc = simpy.Store(env)  # step t's accumulators are ready for the update unit
         env.process(_spatial_pe(env, i, w, inq[i], recq[i] if i < n_layers else None, acc,
-                                dram, stalls[i], t_start, t_end, i == last, tokens, progress))
+                                dram, stalls[i], t_start, t_end, tokens, progress))
         if w.update_cycles is not None:
             env.process(_spatial_update(env, i, w, acc, inq[i + 1] if i < last else None,
                                         recq[i], stalls[i], t_end, i == last, pushes, tokens,
@@ -158,8 +158,8 @@ def _use_pe_array(env, phase, t, dram, key, stalls):
     return start
 
 
-def _spatial_pe(env, i, w: ClusterWork, inq, recq, acc, dram, stalls, t_start, t_end, is_last,
-                tokens, progress):
+def _spatial_pe(env, i, w: ClusterWork, inq, recq, acc, dram, stalls, t_start, t_end, tokens,
+                progress):
     x, r = _lists(w.phases[0]), (_lists(w.phases[1]) if len(w.phases) > 1 else None)
     free = 0
     for t in range(tokens):

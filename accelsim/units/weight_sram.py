@@ -26,6 +26,7 @@ import numpy as np
 from accelsim.config.schema import ArchConfig
 from accelsim.errors import InputError
 from accelsim.trace.format import CSC
+from accelsim.units import dram
 
 # ----------------------------------------------------------------------------------------------
 # layout policies: row -> owner (PE or bank) among n owners
@@ -176,9 +177,8 @@ def column_tables(config: ArchConfig, weight: CSC) -> ColumnTables:
         weight_bits = np.zeros(n_cols, dtype=np.int64)
         metadata_bits = np.full(n_cols, pointer_bits, dtype=np.int64)
         payload_bytes = _ceil_div(_dram_column_bits(config.weight_format, nnz, n_rows, w), 8)
-        burst = config.dram.burst_bytes
-        dram_bytes = _ceil_div(payload_bytes, burst) * burst
-        dram_cycles = _ceil_div(dram_bytes, config.dram.bandwidth_bytes_per_cycle)
+        dram_bytes = dram.burst_bytes(payload_bytes, config.dram.burst_bytes)
+        dram_cycles = dram.transfer_cycles(dram_bytes, config.dram.bandwidth_bytes_per_cycle)
     total = bank_words.sum(axis=1)
     conflict = bank_words.max(axis=1, initial=0) - _ceil_div(total, B)
     return ColumnTables(n_rows, n_cols, np.ascontiguousarray(bank_words), np.ascontiguousarray(pe_work),
