@@ -23,7 +23,8 @@ from accelsim.sweep.executors import make_executor
 from accelsim.sweep.progress import SweepProgress
 from accelsim.sweep.spec import DesignPoint, SweepSpec, canonical_json, load_spec, sha256_text
 from accelsim.sweep.store import ResultsStore
-from accelsim.sweep.traces import file_sha256, generated_path
+from accelsim.io import file_sha256
+from accelsim.sweep.traces import generated_path
 from accelsim.sweep.worker import prepare_trace, run_point
 
 TRACE_CACHE_DIR = "traces"

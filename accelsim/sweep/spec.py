@@ -243,7 +243,7 @@ EGRU_KEYS = ("model", "split", "start", "tokens", "ptb")
 def _egru_workloads(ctx: _Ctx, where: str, e: Any, name: str | None) -> list[Workload]:
     """``egru: {model: FILE or glob, split: test, start: 0, tokens: 2000, ptb: FOLDER}``: the model's
     events on PTB, traced on demand (PTB from ``ptb`` or $ACCELSIM_PTB; never stored in a trace)."""
-    from accelsim.sweep.traces import file_sha256
+    from accelsim.io import file_sha256
 
     ctx.mapping(where, e, EGRU_KEYS)
     if "model" not in e:

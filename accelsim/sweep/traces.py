@@ -8,20 +8,12 @@ parameters.
 
 from __future__ import annotations
 
-import hashlib
 import os
 from pathlib import Path
 
 from accelsim.errors import InputError
+from accelsim.io import file_sha256
 from accelsim.sweep.spec import Workload
-
-
-def file_sha256(path: str | os.PathLike) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def synth_path(cache_dir: str | os.PathLike, workload: Workload) -> Path:

@@ -32,7 +32,8 @@ def run_egru(args) -> int:
     from accelsim.trace.format import save_trace
     from accelsim.workloads.model_file import load_model
     from accelsim.workloads.ptb import load_ptb
-    from accelsim.workloads.trace_export import file_sha256, make_trace
+    from accelsim.io import file_sha256
+    from accelsim.workloads.trace_export import make_trace
 
     model = load_model(args.model)
     corpus = load_ptb(args.ptb)

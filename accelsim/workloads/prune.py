@@ -107,7 +107,7 @@ def run(args) -> int:
     from accelsim.workloads.model_file import load_model, save_model
     from accelsim.workloads.ptb import batchify, load_ptb
     from accelsim.workloads.train import make_optimizer, train_steps
-    from accelsim.workloads.trace_export import file_sha256
+    from accelsim.io import file_sha256
 
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)

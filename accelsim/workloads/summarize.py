@@ -26,7 +26,7 @@ from accelsim.io import atomic_write_text
 from accelsim.workloads.infer import run_inference
 from accelsim.workloads.model_file import load_model
 from accelsim.workloads.ptb import load_ptb
-from accelsim.workloads.trace_export import file_sha256
+from accelsim.io import file_sha256
 
 
 def mac_formula(model, activity: list[float]) -> tuple[float, float, list[dict]]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 import numpy as np
@@ -46,6 +45,3 @@ def make_trace(model: EGRUModel, ids: np.ndarray, source: dict, start: int = 0,
         decoder_bias=model.decoder_bias.astype(value_dtype) if include_decoder else None)
     return trace, res
 
-
-def file_sha256(path: str | Path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
