@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from accelsim.errors import InputError
+from accelsim.errors import InputError, report_input_errors
 from accelsim.io import atomic_write_text
 from accelsim.workloads.infer import run_inference
 from accelsim.workloads.model_file import load_model
@@ -144,15 +144,23 @@ def main(argv=None) -> int:
                    help="check on this prefix of the test split (default: all of it)")
     p.add_argument("--torch-full", action="append", default=[], metavar="MODEL_FILE_NAME",
                    help="models checked on the whole split even with --torch-tokens (repeatable)")
-    args = p.parse_args(argv)
+    return report_input_errors(run, p.parse_args(argv))
+
+
+def _merged_rows(files) -> list[dict]:
+    rows = []
+    for f in files:
+        try:
+            rows += json.loads(Path(f).read_text())["models"]
+        except (OSError, ValueError, KeyError, TypeError) as e:
+            raise InputError(f"{f}: not a summary JSON with a 'models' list ({type(e).__name__}: {e})") from None
+    return rows
+
+
+def run(args) -> int:
     if args.merge:
-        rows = [r for f in args.models for r in json.loads(Path(f).read_text())["models"]]
-        doc = {"dataset": "ptb", "split": "test", "models": rows,
-               "note": "perplexity over the whole test split as one stream (batch 1), Numba inference"}
-        atomic_write_text(args.out, json.dumps(doc, indent=1) + "\n")
-        print(markdown_table(rows))
-        return 0
-    try:
+        rows = _merged_rows(args.models)
+    else:
         corpus = load_ptb(args.ptb)
         rows = []
         for m in args.models:
@@ -161,15 +169,11 @@ def main(argv=None) -> int:
             print(json.dumps({k: r[k] for k in ("model", "test_perplexity", "activity_sparsity", "mac_reduction", "inference_wall_s")}
                              | ({"torch_check": r["torch_check"]} if "torch_check" in r else {})), flush=True)
             rows.append(r)
-    except InputError as e:
-        print(f"accelsim: error: {e}", file=sys.stderr)
-        return 2
     doc = {"dataset": "ptb", "split": "test", "models": rows,
            "note": "perplexity over the whole test split as one stream (batch 1), Numba inference"}
     atomic_write_text(args.out, json.dumps(doc, indent=1) + "\n")
     print(markdown_table(rows))
     return 0
-
 
 if __name__ == "__main__":
     sys.exit(main())
