@@ -91,9 +91,7 @@ def _trace_files(spec: SweepSpec, cache_dir: Path, executor=None, progress: bool
             out[w.ident] = path
         else:
             out[w.ident] = w.path
-    if missing:
-        if executor is None:
-            return {w: (path, None) for w, path in out.items()}
+    if missing and executor is not None:  # without one (dry run) missing traces stay unhashed
         cache_dir.mkdir(parents=True, exist_ok=True)
         with SweepProgress(len(missing), enabled=progress, label="generating traces") as bar:
             for path, sha, err in executor.imap_unordered(_prepare_item, list(missing.items())):
