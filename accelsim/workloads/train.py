@@ -14,9 +14,9 @@ a hinge, so it pushes activity down to the target and then leaves the perplexity
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import math
-import os
 import sys
 import time
 from pathlib import Path
@@ -26,6 +26,7 @@ import torch
 import torch.nn.functional as F
 
 from accelsim.errors import InputError, report_input_errors
+from accelsim.io import atomic_write_bytes
 from accelsim.workloads.egru_torch import EGRULanguageModel, evaluate
 from accelsim.workloads.model_file import save_model
 from accelsim.workloads.ptb import batchify, load_ptb
@@ -178,10 +179,10 @@ def train_steps(net, opt, data: np.ndarray, args, start_step: int, total_steps: 
 
 
 def save_checkpoint(path: Path, net, opt, step, pos, extra: dict) -> None:
-    tmp = path.with_suffix(".tmp")
+    buf = io.BytesIO()
     torch.save({"model": net.state_dict(), "optim": opt.state_dict(), "step": step, "pos": pos,
-                "torch_rng": torch.get_rng_state(), "extra": extra}, tmp)
-    os.replace(tmp, path)
+                "torch_rng": torch.get_rng_state(), "extra": extra}, buf)
+    atomic_write_bytes(path, buf.getvalue())  # an interrupted save never leaves a half checkpoint
 
 
 def main(argv=None) -> int:
