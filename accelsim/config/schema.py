@@ -12,6 +12,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 PositiveInt = Annotated[int, Field(gt=0)]
+NonNegativeInt = Annotated[int, Field(ge=0)]
 
 
 def _is_pow2(n: int) -> bool:
@@ -45,6 +46,18 @@ WeightStorage = Literal["sram", "dram"]
 """sram: compressed weights on chip; dram: columns streamed from DRAM per event (EdgeDRNN style)."""
 NumberFormat = Literal["int", "fp"]
 Nonlinearity = Literal["lut", "pwl"]
+Phases = Literal["separate", "single"]
+"""separate: input columns, then recurrent columns, as two phases (each with its own drain);
+single: one stream per layer-step (bias, input and recurrent columns in scan order, one drain)."""
+StreamIssue = Literal["phase_start", "on_dispatch"]
+"""phase_start: a phase's columns are all requested when it starts and arrive back to back;
+on_dispatch: a column is requested when the dispatcher pops it (bursts chain when requested in time)."""
+StreamDelivery = Literal["store_and_forward", "cut_through"]
+"""store_and_forward: PEs use a streamed column once all of it arrived; cut_through: PEs consume
+each beat as it arrives."""
+UpdateTiming = Literal["pipelined", "grouped"]
+"""pipelined: lane groups issue one per cycle into a latency-deep pipeline, then the encoder emits;
+grouped: cycles_per_group per group of lanes plus fixed_cycles, events included."""
 
 
 class Precision(_Frozen):
@@ -95,12 +108,33 @@ class UpdateUnit(_Frozen):
     latency_cycles: PositiveInt = Field(4, description="pipeline depth: gates, state, compare, reset")
     nonlinearity: Nonlinearity = Field("lut", description="sigmoid/tanh implementation")
     encoder_events_per_cycle: PositiveInt = Field(1, description="events the encoder emits per cycle")
+    timing: UpdateTiming = Field("pipelined", description="pipelined (lane groups into a latency_cycles pipeline, then the encoder) | grouped (cycles_per_group x ceil(H / lanes) + fixed_cycles)")
+    cycles_per_group: PositiveInt = Field(1, description="grouped timing: cycles per group of `lanes` units")
+    fixed_cycles: NonNegativeInt = Field(0, description="grouped timing: cycles added once per step (extra passes, output)")
+
+
+class EventScan(_Frozen):
+    """An event encoder that scans the layer's input and state vectors to find fired columns (delta
+    networks): a column cannot be dispatched before the scan reached it, so even an empty
+    layer-step costs the scan. Off: events are handed to the dispatcher as a list (no scan)."""
+
+    enabled: bool = Field(False, description="scan the input and state vectors for fired columns")
+    elements_per_cycle: PositiveInt = Field(1, description="vector elements the scan reads per cycle")
+    start_cycles: NonNegativeInt = Field(0, description="cycles from the phase start to the scan's first read (init)")
+    latency_cycles: NonNegativeInt = Field(0, description="cycles from the scan reading a fired element to the dispatcher seeing it")
+    gap_cycles: NonNegativeInt = Field(0, description="idle scan cycles between the input part and the state part (single stream)")
+    input_pad_multiple: PositiveInt = Field(1, description="the input part is scanned zero-padded to a multiple of this (padded elements never fire)")
+    end_marker_cycles: NonNegativeInt = Field(0, description="a part whose last element did not fire sends a zero-valued end marker costing this many stream / PE cycles (0: no markers)")
 
 
 class DRAM(_Frozen):
     bandwidth_bytes_per_cycle: PositiveInt = Field(16, description="sustained bytes per core clock cycle")
-    latency_cycles: PositiveInt = Field(100, description="cycles from request to first data")
+    latency_cycles: NonNegativeInt = Field(100, description="cycles from request to first data")
     burst_bytes: PowerOfTwo = Field(64, description="transfer granule; reads round up to bursts (power of two)")
+    issue: StreamIssue = Field("phase_start", description="phase_start (all columns of a phase requested at its start) | on_dispatch (a column is requested when dispatched; bursts chain)")
+    restart_bubble_cycles: NonNegativeInt = Field(0, description="on_dispatch: extra cycles before the first beat of a burst that starts on an idle stream")
+    delivery: StreamDelivery = Field("store_and_forward", description="store_and_forward (PEs wait for the whole column) | cut_through (PEs consume beats as they arrive)")
+    stream_efficiency: float = Field(1.0, gt=0, le=1, description="fraction of cycles on which the channel delivers data (1: every cycle)")
 
 
 class ArchConfig(_Frozen):
@@ -117,7 +151,11 @@ class ArchConfig(_Frozen):
     weight_storage: WeightStorage = Field("sram", description="sram (on chip) | dram (streamed per event)")
     event_queue: EventQueue = EventQueue()
     update_unit: UpdateUnit = UpdateUnit()
+    event_scan: EventScan = EventScan()
     dram: DRAM = DRAM()
+    phases: Phases = Field("separate", description="separate (input phase, then recurrent phase) | single (one stream per layer-step)")
+    bias_column: bool = Field(False, description="fetch the bias as one more weight column on steps where the trace's bias_fires is 1")
+    startup_cycles: NonNegativeInt = Field(0, description="cycles before the first layer-step of a run (reset, configuration)")
     mapping: Mapping = Field("spatial", description="spatial | temporal")
     skip_activity: bool = Field(True, description="process only active events (False: every input/recurrent column every step)")
     skip_weights: bool = Field(True, description="skip zero weights (False: every row of a fetched column is a MAC)")

@@ -7,13 +7,13 @@ the cycles of its phases and the channel time it needs, and the action counts be
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from accelsim.config.schema import ArchConfig
 from accelsim.errors import InputError
-from accelsim.trace.format import Trace
+from accelsim.trace.format import CSC, Trace
 from accelsim.trace.stats import layer_macs_dense
 from accelsim.units import pe_array, update_unit
 from accelsim.units.weight_sram import ColumnTables, column_tables
@@ -34,24 +34,53 @@ class PhaseWork:
 class ClusterWork:
     name: str                 # "layer0", ..., "decoder"
     hidden_size: int          # H (units updated per step); decoder: 0 (no update unit)
-    phases: list[PhaseWork]   # X then R for a layer; one phase for the decoder
+    phases: list[PhaseWork]   # X then R (separate), XR (single stream); one phase for the decoder
     update_cycles: np.ndarray | None   # int64 (T,)
     emitted: np.ndarray       # int64 (T,) events the encoder emits per step (all H when dense)
     trace_events: int         # events of this layer in the trace
     macs_dense: int
     stored_bytes: int
+    phase_names: tuple[str, ...] = ("x", "r")   # per phase, as in the per-step output
+
+
+# Pseudo-columns appended to a layer's column table by the delta-design mechanisms:
+# bias column, end marker of the input part, end marker of the state part.
+_BIAS, _X_MARKER, _H_MARKER = 0, 1, 2
+
+
+@dataclass(frozen=True)
+class _Mechanisms:
+    """Per-phase arguments of the delta-design mechanisms (all off: today's kernel behaviour)."""
+
+    scan_visible: np.ndarray  # int64 (cols,) or empty
+    floor_cycles: int
+    n_real_cols: int
+    marker_cycles: int
+    on_dispatch: bool
+    restart_bubble_cycles: int
+    cut_through: bool
+
+
+def _plain_mechanisms(config: ArchConfig, n_cols: int) -> _Mechanisms:
+    d = config.dram
+    return _Mechanisms(np.zeros(0, np.int64), 0, n_cols, 0, d.issue == "on_dispatch",
+                       d.restart_bubble_cycles, d.delivery == "cut_through")
 
 
 def _phase(config: ArchConfig, tables: ColumnTables, step_ptr, step_units, col_offset: int,
-           dense_cols: int) -> PhaseWork:
+           dense_cols: int, mech: _Mechanisms | None = None) -> PhaseWork:
     c = config
+    if mech is None:
+        mech = _plain_mechanisms(config, tables.n_cols)
     dur, hold, stats, pe, banks = pe_array.pe_phases(
         np.ascontiguousarray(step_ptr, dtype=np.int64), np.ascontiguousarray(step_units, dtype=np.int64),
         int(col_offset), int(dense_cols), tables.bank_words, tables.pe_work, tables.weight_bits,
         tables.metadata_bits, tables.dram_bytes, tables.dram_cycles, tables.conflict_cycles,
         c.dispatcher.events_per_cycle, c.dispatcher.pointer_read_cycles,
         c.weight_sram.read_latency_cycles, c.pe.fifo_depth, c.pe.mac_lanes,
-        c.pe.mac_latency_cycles, c.dram.latency_cycles)
+        c.pe.mac_latency_cycles, c.dram.latency_cycles, mech.scan_visible, int(mech.floor_cycles),
+        int(mech.n_real_cols), int(mech.marker_cycles), bool(mech.on_dispatch),
+        int(mech.restart_bubble_cycles), bool(mech.cut_through))
     return PhaseWork(dur, hold, stats, pe, banks)
 
 
@@ -76,31 +105,183 @@ def check_fit(config: ArchConfig, trace: Trace, tokens: int | None) -> int:
     return tokens
 
 
+def _delta_design(config: ArchConfig) -> bool:
+    """Does the config use a mechanism that needs explicit per-step entry lists?"""
+    return config.event_scan.enabled or config.bias_column or config.phases == "single"
+
+
+def _with_bias_column(layer) -> CSC:
+    """[W | R | bias]: the bias as one more column, one entry per gate row with a nonzero bias."""
+    w = layer.weight
+    rows = np.nonzero((np.asarray(layer.bias_x) != 0) | (np.asarray(layer.bias_r) != 0))[0]
+    indptr = np.concatenate((w.indptr, [w.indptr[-1] + rows.size])).astype(np.int64)
+    values = (np.asarray(layer.bias_x, np.float32) + np.asarray(layer.bias_r, np.float32))[rows]
+    return CSC(indptr, np.concatenate((w.indices, rows.astype(w.indices.dtype))),
+               np.concatenate((w.values, values.astype(w.values.dtype))),
+               (w.shape[0], w.shape[1] + 1))
+
+
+def _with_markers(t: ColumnTables, n: int = 2) -> ColumnTables:
+    """``n`` more rows of zeros in every per-column table: end-marker pseudo-columns."""
+    def pad(a):
+        return np.concatenate((a, np.zeros((n,) + a.shape[1:], a.dtype)))
+    return replace(t, n_cols=t.n_cols + n, bank_words=pad(t.bank_words), pe_work=pad(t.pe_work),
+                   nnz=pad(t.nnz), weight_bits=pad(t.weight_bits), metadata_bits=pad(t.metadata_bits),
+                   dram_bytes=pad(t.dram_bytes), dram_cycles=pad(t.dram_cycles),
+                   conflict_cycles=pad(t.conflict_cycles))
+
+
+def _scan_tables(config: ArchConfig, n_in: int, H: int, kind: str) -> tuple[np.ndarray, int]:
+    """Cycle (from the phase start) at which the dispatcher can first see each column of a phase
+    of ``kind`` ("x", "r" or "xr"), and the phase's floor. Empty table: no scan."""
+    s = config.event_scan
+    if not s.enabled:
+        return np.zeros(0, np.int64), 0
+    r, lat, st = s.elements_per_cycle, s.latency_cycles, s.start_cycles
+    b = 1 if config.bias_column else 0
+    i_pad = -(-n_in // s.input_pad_multiple) * s.input_pad_multiple
+    base = n_in + H                              # first pseudo-column
+    vis = np.zeros(base + 3, np.int64)
+    vis[:n_in] = st + (np.arange(n_in) + b) // r + lat
+    vis[base + _BIAS] = st + lat
+    vis[base + _X_MARKER] = st + (b + i_pad - 1) // r + lat
+    state0 = st + (-(-(b + i_pad) // r) + s.gap_cycles if kind == "xr" else 0)
+    vis[n_in:base] = state0 + np.arange(H) // r + lat
+    vis[base + _H_MARKER] = state0 + (H - 1) // r + lat
+    last = base + (_X_MARKER if kind == "x" else _H_MARKER)
+    return vis, int(vis[last]) + 1
+
+
+def _step_sets(config: ArchConfig, trace: Trace, i: int):
+    """(ptr, cols, dense) of the input and recurrent columns each step reads (cols relative to
+    the part: input column j / recurrent column j); ``dense`` means every column every step."""
+    layer, T = trace.layers[i], trace.steps
+    dense_act = not config.skip_activity
+    if dense_act:
+        x = (None, None, layer.input_size)
+        h = (None, None, layer.hidden_size)
+        return x, h
+    if layer.x_events is not None:
+        x = (layer.x_events.indptr, layer.x_events.indices, 0)
+    elif i == 0:
+        x = (None, None, layer.input_size)       # the dense embedding: every column, every step
+    else:
+        below = trace.layers[i - 1].events
+        x = (below.indptr, below.indices, 0)
+    if layer.h_events is not None:
+        h = (layer.h_events.indptr, layer.h_events.indices, 0)
+    else:
+        ev = layer.events                        # own events of t-1 (none at t = 0)
+        h = (np.concatenate(([0], ev.indptr[:-1])).astype(np.int64), ev.indices, 0)
+    return x, h
+
+
+def _expand(part, T: int):
+    """(step of each entry, column of each entry) of a (ptr, cols, dense) column set."""
+    ptr, cols, dense = part
+    if dense:
+        return np.repeat(np.arange(T, dtype=np.int64), dense), np.tile(np.arange(dense, dtype=np.int64), T)
+    ptr = np.asarray(ptr, np.int64)
+    steps = np.repeat(np.arange(T, dtype=np.int64), np.diff(ptr))
+    return steps, np.asarray(cols[: ptr[-1]], np.int64)
+
+
+def _entries(config: ArchConfig, layer, T: int, x_part, h_part, kind: str):
+    """CSR over steps of the entries of one phase kind, in order: bias, input columns, input end
+    marker, recurrent columns, state end marker (the parts the kind holds)."""
+    n_in, H = layer.input_size, layer.hidden_size
+    base = n_in + H
+    s = config.event_scan
+    markers = s.enabled and s.end_marker_cycles > 0
+    i_pad = -(-n_in // s.input_pad_multiple) * s.input_pad_multiple
+    groups = []                                  # (rank, steps, cols)
+    if kind in ("x", "xr"):
+        if config.bias_column and layer.bias_fires is not None:
+            t_bias = np.nonzero(np.asarray(layer.bias_fires[:T]) != 0)[0].astype(np.int64)
+            groups.append((0, t_bias, np.full(t_bias.size, base + _BIAS, np.int64)))
+        st, cl = _expand(x_part, T)
+        groups.append((1, st, cl))
+        if markers:
+            fired_last = np.zeros(T, bool)
+            fired_last[st[cl == i_pad - 1]] = True
+            t_m = np.nonzero(~fired_last)[0].astype(np.int64)
+            groups.append((2, t_m, np.full(t_m.size, base + _X_MARKER, np.int64)))
+    if kind in ("r", "xr"):
+        st, cl = _expand(h_part, T)
+        groups.append((3, st, cl + n_in))
+        if markers:
+            fired_last = np.zeros(T, bool)
+            fired_last[st[cl == H - 1]] = True
+            t_m = np.nonzero(~fired_last)[0].astype(np.int64)
+            groups.append((4, t_m, np.full(t_m.size, base + _H_MARKER, np.int64)))
+    steps = np.concatenate([g[1] for g in groups])
+    cols = np.concatenate([g[2] for g in groups])
+    rank = np.concatenate([np.full(g[1].size, g[0], np.int64) for g in groups])
+    order = np.lexsort((rank, steps), axis=0) if steps.size else np.zeros(0, np.int64)
+    # lexsort is stable: within a (step, rank) group the columns keep their ascending order
+    ptr = np.zeros(T + 1, np.int64)
+    np.cumsum(np.bincount(steps, minlength=T), out=ptr[1:])
+    return ptr, cols[order]
+
+
+def _update_cycles(config: ArchConfig, layer, dense_act: bool) -> np.ndarray:
+    u, ev, H = config.update_unit, layer.events, layer.hidden_size
+    if u.timing == "grouped":
+        return np.full(ev.steps, u.cycles_per_group * (-(-H // u.lanes)) + u.fixed_cycles, np.int64)
+    return update_unit.update_phases(ev.indptr.astype(np.int64), ev.indices.astype(np.int64), H,
+                                     dense_act, u.lanes, u.latency_cycles,
+                                     u.encoder_events_per_cycle)
+
+
+def _layer_phases(config: ArchConfig, trace: Trace, i: int):
+    """The PE-array phases of layer ``i`` over all steps, their names and the stored bytes."""
+    layer, T = trace.layers[i], trace.steps
+    n_in = layer.input_size
+    x_part, h_part = _step_sets(config, trace, i)
+    if not _delta_design(config):
+        tables = column_tables(config, layer.weight)
+        x = _phase(config, tables, *_csr_or_dense(x_part, T, 0))
+        r = _phase(config, tables, *_csr_or_dense(h_part, T, n_in))
+        return [x, r], ("x", "r"), tables.stored_bytes
+    weight = _with_bias_column(layer) if config.bias_column else layer.weight
+    tables = column_tables(config, weight)
+    stored = tables.stored_bytes
+    if not config.bias_column:   # keep the pseudo-column numbering: an empty bias column
+        tables = _with_markers(tables, 1)
+    tables = _with_markers(tables, 2)
+    kinds = ("xr",) if config.phases == "single" else ("x", "r")
+    phases = []
+    for kind in kinds:
+        vis, floor = _scan_tables(config, n_in, layer.hidden_size, kind)
+        mech = replace(_plain_mechanisms(config, n_in + layer.hidden_size + 1),
+                       scan_visible=vis, floor_cycles=floor,
+                       marker_cycles=config.event_scan.end_marker_cycles)
+        ptr, cols = _entries(config, layer, T, x_part, h_part, kind)
+        phases.append(_phase(config, tables, ptr, cols, 0, 0, mech))
+    return phases, kinds, stored
+
+
+def _csr_or_dense(part, T: int, col_offset: int):
+    """(step_ptr, step_units, col_offset, dense_cols) for the plain kernel path."""
+    ptr, cols, dense = part
+    if dense:
+        return np.zeros(T + 1, np.int64), np.zeros(0, np.int64), col_offset, dense
+    return ptr, cols, col_offset, 0
+
+
 def prepare(config: ArchConfig, trace: Trace) -> list[ClusterWork]:
     """Run the functional units over every batch of ``trace`` (already cut to the tokens)."""
     T = trace.steps
     dense_act = not config.skip_activity
     work: list[ClusterWork] = []
     for i, layer in enumerate(trace.layers):
-        tables = column_tables(config, layer.weight)
-        n_in, H = layer.input_size, layer.hidden_size
+        H = layer.hidden_size
         ev = layer.events
-        # input columns: layer 0 reads the dense embedding (every column, every step)
-        if i == 0:
-            x = _phase(config, tables, np.zeros(T + 1, np.int64), np.zeros(0, np.int64), 0, n_in)
-        else:
-            below = trace.layers[i - 1].events
-            x = _phase(config, tables, below.indptr, below.indices, 0, 0 if not dense_act else n_in)
-        # recurrent columns at step t: this layer's events of step t-1 (none at t = 0)
-        rec_ptr = np.concatenate(([0], ev.indptr[:-1])).astype(np.int64)
-        r = _phase(config, tables, rec_ptr, ev.indices, n_in, 0 if not dense_act else H)
-        u = update_unit.update_phases(ev.indptr.astype(np.int64), ev.indices.astype(np.int64), H,
-                                      dense_act, config.update_unit.lanes,
-                                      config.update_unit.latency_cycles,
-                                      config.update_unit.encoder_events_per_cycle)
+        phases, names, stored = _layer_phases(config, trace, i)
+        u = _update_cycles(config, layer, dense_act)
         emitted = np.full(T, H, np.int64) if dense_act else ev.counts()
-        work.append(ClusterWork(f"layer{i}", H, [x, r], u, emitted, int(ev.indptr[-1]),
-                                layer_macs_dense(trace.layers[i], T), tables.stored_bytes))
+        work.append(ClusterWork(f"layer{i}", H, phases, u, emitted, int(ev.indptr[-1]),
+                                layer_macs_dense(trace.layers[i], T), stored, names))
     if config.include_decoder:
         dec = trace.decoder_weight
         tables = column_tables(config, dec)
@@ -108,7 +289,7 @@ def prepare(config: ArchConfig, trace: Trace) -> list[ClusterWork]:
         H_last = trace.layers[-1].hidden_size
         d = _phase(config, tables, last.indptr, last.indices, 0, H_last if dense_act else 0)
         work.append(ClusterWork("decoder", 0, [d], None, np.zeros(T, np.int64), 0,
-                                T * H_last * dec.shape[0], tables.stored_bytes))
+                                T * H_last * dec.shape[0], tables.stored_bytes, ("decoder",)))
     _check_capacity(config, work)
     return work
 

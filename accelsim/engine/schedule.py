@@ -49,6 +49,7 @@ class Timeline:
     queue_peak: list[int]                 # per cluster: peak events in its *input* queue
     recurrent_queue_peak: list[int]       # per cluster (0 for the decoder)
     queue_pushes: list[int] = field(default_factory=list)  # events pushed by each cluster
+    steps: list[tuple[int, int, str, int, int]] | None = None  # (t, cluster, phase, start, end)
 
 
 class _Queue:
@@ -92,7 +93,10 @@ class _RecurrentQueue:
         self.level -= min(int(n), self.depth)
 
 
-def run_schedule(config: ArchConfig, work: list[ClusterWork], tokens: int, progress=None) -> Timeline:
+def run_schedule(config: ArchConfig, work: list[ClusterWork], tokens: int, progress=None,
+                 record_steps: bool = False) -> Timeline:
+    """Run the SimPy processes of ``config.mapping`` over the precomputed work. With
+    ``record_steps`` the timeline lists every (step, cluster, phase) with its start and end."""
     env = simpy.Environment()
     n_layers = sum(1 for w in work if w.update_cycles is not None)
     has_decoder = len(work) > n_layers
@@ -103,37 +107,43 @@ def run_schedule(config: ArchConfig, work: list[ClusterWork], tokens: int, progr
     t_start = np.zeros(tokens, np.int64)
     t_end = np.zeros(tokens, np.int64)
     pushes = [0] * len(work)
+    steps = [] if record_steps else None
     ctx = dict(env=env, config=config, work=work, inq=inq, recq=recq, stalls=stalls,
-               t_start=t_start, t_end=t_end, pushes=pushes, tokens=tokens, progress=progress)
+               t_start=t_start, t_end=t_end, pushes=pushes, tokens=tokens, progress=progress,
+               steps=steps)
     MAPPINGS[config.mapping](**ctx)
     env.run()
     return Timeline(int(env.now), t_start, t_end, stalls,
                     [0 if q is None else q.peak for q in inq],
-                    [q.peak for q in recq] + ([0] if has_decoder else []), pushes)
+                    [q.peak for q in recq] + ([0] if has_decoder else []), pushes, steps)
 
 
-def _start_spatial(env, config, work, inq, recq, stalls, t_start, t_end, pushes, tokens, progress):
+def _start_spatial(env, config, work, inq, recq, stalls, t_start, t_end, pushes, tokens, progress,
+                   steps):
     """One cluster per layer (and the decoder): a PE-array and an update-unit process each."""
     n_layers, last = len(recq), len(work) - 1
     dram = ArbitratedResource(env) if config.weight_storage == "dram" else None
+    startup = config.startup_cycles
     for i, w in enumerate(work):
         acc = simpy.Store(env)  # step t's accumulators are ready for the update unit
         env.process(_spatial_pe(env, i, w, inq[i], recq[i] if i < n_layers else None, acc,
-                                dram, stalls[i], t_start, t_end, tokens, progress))
+                                dram, stalls[i], t_start, t_end, tokens, progress, steps, startup))
         if w.update_cycles is not None:
             env.process(_spatial_update(env, i, w, acc, inq[i + 1] if i < last else None,
                                         recq[i], stalls[i], t_end, i == last, pushes, tokens,
-                                        progress))
+                                        progress, steps))
 
 
-def _start_temporal(env, config, work, inq, recq, stalls, t_start, t_end, pushes, tokens, progress):
+def _start_temporal(env, config, work, inq, recq, stalls, t_start, t_end, pushes, tokens, progress,
+                    steps):
     """One shared cluster: one process per layer (and the decoder) competing for it."""
     n_layers, last = len(recq), len(work) - 1
     cluster = ArbitratedResource(env)
     for i, w in enumerate(work):
         env.process(_temporal(env, i, w, inq[i], inq[i + 1] if i < last else None,
                               recq[i] if i < n_layers else None, cluster, stalls[i],
-                              t_start, t_end, i == last, pushes, tokens, progress))
+                              t_start, t_end, i == last, pushes, tokens, progress, steps,
+                              config.startup_cycles))
 
 
 def _lists(phase):
@@ -159,30 +169,44 @@ def _use_pe_array(env, phase, t, dram, key, stalls):
 
 
 def _spatial_pe(env, i, w: ClusterWork, inq, recq, acc, dram, stalls, t_start, t_end, tokens,
-                progress):
-    x, r = _lists(w.phases[0]), (_lists(w.phases[1]) if len(w.phases) > 1 else None)
-    free = 0
+                progress, steps, startup):
+    if startup:
+        yield env.timeout(startup)
+    lists = [_lists(p) for p in w.phases]
+    decoder = w.update_cycles is None
+    single = not decoder and len(lists) == 1     # one stream per layer-step: waits for t-1 too
+    free = env.now
     for t in range(tokens):
         n_in = 0
         if inq is not None:
             n_in = yield inq.batches.get()
         stalls["dependency"] += env.now - free
-        start = yield from _use_pe_array(env, x, t, dram, (env.now, i), stalls)
+        n_rec = 0
+        if single:
+            got = env.now
+            if t > 0:
+                n_rec = yield recq.batches.get()
+            stalls["dependency"] += env.now - got
+        start = yield from _use_pe_array(env, lists[0], t, dram, (env.now, i), stalls)
+        if steps is not None:
+            steps.append((t, i, w.phase_names[0], start, env.now))
         if i == 0:
             t_start[t] = start
         if inq is not None:
             yield from inq.free(n_in)
-        if r is None:  # decoder: its phase completes the token
+        if decoder:  # its phase completes the token
             free = t_end[t] = env.now
             if progress is not None:
                 progress(t + 1)
             continue
-        x_end = env.now
-        n_rec = 0
-        if t > 0:
-            n_rec = yield recq.batches.get()
-        stalls["dependency"] += env.now - x_end
-        yield from _use_pe_array(env, r, t, dram, (env.now, i), stalls)
+        if not single:
+            x_end = env.now
+            if t > 0:
+                n_rec = yield recq.batches.get()
+            stalls["dependency"] += env.now - x_end
+            start = yield from _use_pe_array(env, lists[1], t, dram, (env.now, i), stalls)
+            if steps is not None:
+                steps.append((t, i, w.phase_names[1], start, env.now))
         recq.free(n_rec)
         free = env.now
         acc.put(t)
@@ -203,11 +227,14 @@ def _commit(env, i, n, outq, recq, stalls, pushes):
 
 
 def _spatial_update(env, i, w: ClusterWork, acc, outq, recq, stalls, t_end, is_last, pushes,
-                    tokens, progress):
+                    tokens, progress, steps):
     update_cycles, emitted = w.update_cycles.tolist(), w.emitted.tolist()
     for t in range(tokens):
         yield acc.get()
+        start = env.now
         yield env.timeout(update_cycles[t])
+        if steps is not None:
+            steps.append((t, i, "update", start, env.now))
         n = emitted[t]
         yield from _commit(env, i, n, outq, recq, stalls, pushes)
         recq.batches.put(n)
@@ -218,12 +245,17 @@ def _spatial_update(env, i, w: ClusterWork, acc, outq, recq, stalls, t_end, is_l
 
 
 def _temporal(env, i, w: ClusterWork, inq, outq, recq, cluster, stalls, t_start, t_end, is_last,
-              pushes, tokens, progress):
-    free = 0
-    busy_per_step = sum(p.cycles for p in w.phases)
+              pushes, tokens, progress, steps, startup):
+    if startup:
+        yield env.timeout(startup)
+    free = env.now
+    parts = [p.cycles for p in w.phases]
+    names = list(w.phase_names)
     if w.update_cycles is not None:
-        busy_per_step = busy_per_step + w.update_cycles
-    busy_per_step = busy_per_step.tolist()
+        parts.append(w.update_cycles)
+        names.append("update")
+    busy_per_step = sum(parts).tolist()
+    part_lists = [p.tolist() for p in parts] if steps is not None else None
     emitted = w.emitted.tolist()
     for t in range(tokens):
         n_in = 0
@@ -236,6 +268,11 @@ def _temporal(env, i, w: ClusterWork, inq, outq, recq, cluster, stalls, t_start,
             stalls["cluster_wait"] += env.now - asked
             if i == 0:
                 t_start[t] = env.now
+            if steps is not None:   # the phases run back to back inside the one grant
+                at = env.now
+                for name, cyc in zip(names, part_lists):
+                    steps.append((t, i, name, at, at + cyc[t]))
+                    at += cyc[t]
             yield env.timeout(busy_per_step[t])
         if inq is not None:
             yield from inq.free(n_in)

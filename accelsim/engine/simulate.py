@@ -21,10 +21,49 @@ def dense_baseline(config: ArchConfig) -> ArchConfig:
     return config.model_copy(update={"skip_activity": False, "skip_weights": False})
 
 
-def _simulate_one(config, trace, table, tokens, config_source, progress):
+def _simulate_one(config, trace, table, tokens, config_source, progress, record_steps=False):
     work = prepare(config, trace)
-    tl = run_schedule(config, work, tokens, progress)
-    return build_result(config, trace, table, work, tl, tokens, config_source)
+    tl = run_schedule(config, work, tokens, progress, record_steps=record_steps)
+    result = build_result(config, trace, table, work, tl, tokens, config_source)
+    return (result, tl.steps) if record_steps else result
+
+
+STEP_COLUMNS = ("t", "layer", "phase", "start", "end", "cycles")
+
+
+def steps_frame(steps: list[tuple[int, int, str, int, int]]):
+    """The per-(layer, step, phase) table: ``t, layer, phase, start, end, cycles``, sorted by
+    start time (then layer, then step)."""
+    import pandas as pd
+
+    df = pd.DataFrame(steps, columns=["t", "layer", "phase", "start", "end"])
+    for k in ("t", "layer", "start", "end"):
+        df[k] = df[k].astype("int64")
+    df["cycles"] = df["end"] - df["start"]
+    return df.sort_values(["start", "layer", "t"], kind="stable").reset_index(drop=True)[list(STEP_COLUMNS)]
+
+
+def simulate_steps(config: ArchConfig, trace: Trace, energy_table: EnergyTable, *,
+                   tokens: int | None = None, baseline: bool = False,
+                   config_source: str | None = None, progress=None):
+    """As :func:`simulate`, and the per-(layer, step, phase) timeline as a pandas DataFrame
+    (:func:`steps_frame`). Returns ``(result, steps)``."""
+    tokens = check_fit(config, trace, tokens)
+    if tokens != trace.steps:
+        trace = trace.head(tokens)
+    result, steps = _simulate_one(config, trace, energy_table, tokens, config_source, progress,
+                                  record_steps=True)
+    if baseline:
+        _add_baseline(result, config, trace, energy_table, tokens, config_source)
+    return result, steps_frame(steps)
+
+
+def _add_baseline(result, config, trace, energy_table, tokens, config_source):
+    base = _simulate_one(dense_baseline(config), trace, energy_table, tokens, config_source, None)
+    result["speedup_vs_dense"] = base["cycles"] / result["cycles"]
+    result["energy_reduction_vs_dense"] = base["energy_pj"]["total"] / result["energy_pj"]["total"]
+    result["baseline"] = {k: base[k] for k in ("cycles", "macs", "latency_cycles", "sram_read_bits",
+                                               "dram_read_bytes", "energy_pj", "stalls_cycles")}
 
 
 def simulate(config: ArchConfig, trace: Trace, energy_table: EnergyTable, *, tokens: int | None = None,
@@ -39,11 +78,7 @@ def simulate(config: ArchConfig, trace: Trace, energy_table: EnergyTable, *, tok
         trace = trace.head(tokens)
     result = _simulate_one(config, trace, energy_table, tokens, config_source, progress)
     if baseline:
-        base = _simulate_one(dense_baseline(config), trace, energy_table, tokens, config_source, None)
-        result["speedup_vs_dense"] = base["cycles"] / result["cycles"]
-        result["energy_reduction_vs_dense"] = base["energy_pj"]["total"] / result["energy_pj"]["total"]
-        result["baseline"] = {k: base[k] for k in ("cycles", "macs", "latency_cycles", "sram_read_bits",
-                                                   "dram_read_bytes", "energy_pj", "stalls_cycles")}
+        _add_baseline(result, config, trace, energy_table, tokens, config_source)
     return result
 
 

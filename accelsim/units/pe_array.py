@@ -48,17 +48,27 @@ N_STATS = 11
 @njit(cache=True)
 def pe_phase(cols, bank_words, pe_work, nnz_weight_bits, metadata_bits, dram_bytes, dram_cycles,
              conflict, events_per_cycle, pointer_read_cycles, read_latency_cycles, fifo_depth,
-             mac_lanes, mac_latency_cycles, dram_latency_cycles, stats, pe_total, bank_total):
-    """One batch (phase) of column events ``cols``; returns (duration, dram_hold) in cycles and
-    adds its action counts into ``stats``, per-PE MACs into ``pe_total`` and per-bank word
-    reads into ``bank_total``."""
+             mac_lanes, mac_latency_cycles, dram_latency_cycles, stats, pe_total, bank_total,
+             scan_visible, floor_cycles, n_real_cols, marker_cycles, on_dispatch,
+             restart_bubble_cycles, cut_through):
+    """One batch (phase) of entries ``cols``; returns (duration, dram_hold) in cycles and adds
+    its action counts into ``stats``, per-PE MACs into ``pe_total`` and per-bank word reads
+    into ``bank_total``.
+
+    Delta-design mechanisms (all off by default): ``scan_visible[c]`` (empty: no scan) is the
+    cycle the dispatcher can first see column ``c``; the phase lasts at least ``floor_cycles``.
+    Entries ``c >= n_real_cols`` are end markers: no weights, ``marker_cycles`` on every PE (and
+    stream slots when ``on_dispatch``). ``on_dispatch``: a column is requested when dispatched
+    and bursts chain; ``cut_through``: PEs consume a streamed column's beats as they arrive."""
     n = cols.shape[0]
     if n == 0:
-        return 0, 0
+        stats[S_BUSY] += floor_cycles
+        return floor_cycles, 0
     n_banks = bank_words.shape[1]
     n_pes = pe_work.shape[1]
     E = events_per_cycle
     F = fifo_depth
+    has_scan = scan_visible.shape[0] > 0
     bank_free = np.zeros(n_banks, dtype=np.int64)
     fin_ring = np.zeros((n_pes, F), dtype=np.int64)   # fin of the last F items per PE
     items = np.zeros(n_pes, dtype=np.int64)
@@ -67,67 +77,104 @@ def pe_phase(cols, bank_words, pe_work, nnz_weight_bits, metadata_bits, dram_byt
     a_ring = np.zeros(E, dtype=np.int64)
     a_prev = 0
     dram_t = dram_latency_cycles
+    stream_free = 0           # on_dispatch: the cycle after the stream's last slot so far
     any_dram = False
+    n_columns = 0
     ready_max = 0
     for k in range(n):
         c = cols[k]
-        # dispatcher: in order, at most E per cycle, then credits
+        marker = c >= n_real_cols
+        # dispatcher: in order, at most E per cycle, not before the scan reached it, then credits
         base = a_prev
         if k >= E:
             lim = a_ring[k % E] + 1
             if lim > base:
                 base = lim
+        if has_scan and scan_visible[c] > base:
+            base = scan_visible[c]
         a = base
         for p in range(n_pes):
-            if pe_work[c, p] > 0 and items[p] >= F:
+            if (marker or pe_work[c, p] > 0) and items[p] >= F:
                 f = fin_ring[p, items[p] % F]
                 if f > a:
                     a = f
         stats[S_FIFO_FULL] += a - base
         a_prev = a
         a_ring[k % E] = a
-        # weight fetch: pointer, banks, DRAM
         elig = a + pointer_read_cycles
         done = elig
-        for b in range(n_banks):
-            w = bank_words[c, b]
-            if w > 0:
-                bank_total[b] += w
-                s = bank_free[b]
-                if elig > s:
-                    s = elig
-                bank_free[b] = s + w
-                if s + w > done:
-                    done = s + w
-        if dram_cycles[c] > 0:
-            any_dram = True
-            dram_t += dram_cycles[c]
-            if dram_t > done:
-                stats[S_DRAM_DATA] += dram_t - done
-                done = dram_t
+        streamed = False
+        first = 0                 # first stream slot of a streamed entry
+        if marker:
+            if on_dispatch:
+                streamed = True
+                s = stream_free if elig <= stream_free else elig + restart_bubble_cycles
+                first = s
+                stream_free = s + marker_cycles
+                done = stream_free
+        else:
+            n_columns += 1
+            # weight fetch: pointer, banks, DRAM
+            for b in range(n_banks):
+                w = bank_words[c, b]
+                if w > 0:
+                    bank_total[b] += w
+                    s = bank_free[b]
+                    if elig > s:
+                        s = elig
+                    bank_free[b] = s + w
+                    if s + w > done:
+                        done = s + w
+            if dram_cycles[c] > 0:
+                any_dram = True
+                streamed = True
+                if on_dispatch:
+                    q = elig + dram_latency_cycles
+                    s = stream_free if q <= stream_free else q + restart_bubble_cycles
+                    first = s
+                    stream_free = s + dram_cycles[c]
+                    dram_t = stream_free
+                else:
+                    dram_t += dram_cycles[c]
+                    first = dram_t - dram_cycles[c]
+                if dram_t > done:
+                    stats[S_DRAM_DATA] += dram_t - done
+                    done = dram_t
+            stats[S_WEIGHT_BITS] += nnz_weight_bits[c]
+            stats[S_METADATA_BITS] += metadata_bits[c]
+            stats[S_DRAM_BYTES] += dram_bytes[c]
+            stats[S_BANK_CONFLICT] += conflict[c]
         ready = done + read_latency_cycles
         if ready > ready_max:
             ready_max = ready
+        early = ready             # earliest start of a PE item
+        if cut_through and streamed:
+            early = (first if first > elig else elig) + read_latency_cycles
         # PEs
         for p in range(n_pes):
-            w = pe_work[c, p]
-            if w > 0:
-                s = last_fin[p]
-                if ready > s:
-                    s = ready
+            if marker:
+                w = 0
+                cyc = marker_cycles
+            else:
+                w = pe_work[c, p]
                 cyc = (w + mac_lanes - 1) // mac_lanes
+            if marker or w > 0:
+                s = last_fin[p]
+                if early > s:
+                    s = early
                 f = s + cyc
+                if f < ready:     # cut-through: the last cycle follows the last beat
+                    f = ready
                 last_fin[p] = f
                 fin_ring[p, items[p] % F] = f
                 items[p] += 1
-                busy[p] += cyc
-                pe_total[p] += w
-                stats[S_MACS] += w
-        stats[S_WEIGHT_BITS] += nnz_weight_bits[c]
-        stats[S_METADATA_BITS] += metadata_bits[c]
-        stats[S_DRAM_BYTES] += dram_bytes[c]
-        stats[S_BANK_CONFLICT] += conflict[c]
+                if not marker:
+                    busy[p] += cyc
+                    pe_total[p] += w
+                    stats[S_MACS] += w
     end = ready_max
+    if floor_cycles > end:
+        end = floor_cycles
     bmax = 0
     bsum = 0
     for p in range(n_pes):
@@ -138,7 +185,7 @@ def pe_phase(cols, bank_words, pe_work, nnz_weight_bits, metadata_bits, dram_byt
             bmax = busy[p]
     stats[S_LOAD_IMBALANCE] += bmax - (bsum + n_pes - 1) // n_pes
     stats[S_MAC_CYCLES] += bsum
-    stats[S_EVENTS] += n
+    stats[S_EVENTS] += n_columns
     stats[S_BUSY] += end
     hold = dram_t if any_dram else 0
     return end, hold
@@ -148,7 +195,8 @@ def pe_phase(cols, bank_words, pe_work, nnz_weight_bits, metadata_bits, dram_byt
 def pe_phases(step_ptr, step_units, col_offset, dense_cols, bank_words, pe_work, weight_bits,
               metadata_bits, dram_bytes, dram_cycles, conflict, events_per_cycle,
               pointer_read_cycles, read_latency_cycles, fifo_depth, mac_lanes, mac_latency_cycles,
-              dram_latency_cycles):
+              dram_latency_cycles, scan_visible, floor_cycles, n_real_cols, marker_cycles,
+              on_dispatch, restart_bubble_cycles, cut_through):
     """All T phases of one kind of one cluster. Step ``t`` reads columns ``col_offset + u`` for
     the units ``step_units[step_ptr[t]:step_ptr[t+1]]`` or, when ``dense_cols > 0`` (activity
     skipping off), the columns ``col_offset .. col_offset + dense_cols - 1``.
@@ -167,7 +215,9 @@ def pe_phases(step_ptr, step_units, col_offset, dense_cols, bank_words, pe_work,
         d, h = pe_phase(cols, bank_words, pe_work, weight_bits, metadata_bits, dram_bytes,
                         dram_cycles, conflict, events_per_cycle, pointer_read_cycles,
                         read_latency_cycles, fifo_depth, mac_lanes, mac_latency_cycles,
-                        dram_latency_cycles, stats, pe_total, bank_total)
+                        dram_latency_cycles, stats, pe_total, bank_total, scan_visible,
+                        floor_cycles, n_real_cols, marker_cycles, on_dispatch,
+                        restart_bubble_cycles, cut_through)
         dur[:] = d
         hold[:] = h
         for i in range(N_STATS):
@@ -187,7 +237,9 @@ def pe_phases(step_ptr, step_units, col_offset, dense_cols, bank_words, pe_work,
         d, h = pe_phase(cols, bank_words, pe_work, weight_bits, metadata_bits, dram_bytes,
                         dram_cycles, conflict, events_per_cycle, pointer_read_cycles,
                         read_latency_cycles, fifo_depth, mac_lanes, mac_latency_cycles,
-                        dram_latency_cycles, stats, pe_total, bank_total)
+                        dram_latency_cycles, stats, pe_total, bank_total, scan_visible,
+                        floor_cycles, n_real_cols, marker_cycles, on_dispatch,
+                        restart_bubble_cycles, cut_through)
         dur[t] = d
         hold[t] = h
     return dur, hold, stats, pe_total, bank_total

@@ -178,7 +178,8 @@ def column_tables(config: ArchConfig, weight: CSC) -> ColumnTables:
         metadata_bits = np.full(n_cols, pointer_bits, dtype=np.int64)
         payload_bytes = _ceil_div(_dram_column_bits(config.weight_format, nnz, n_rows, w), 8)
         dram_bytes = dram.burst_bytes(payload_bytes, config.dram.burst_bytes)
-        dram_cycles = dram.transfer_cycles(dram_bytes, config.dram.bandwidth_bytes_per_cycle)
+        dram_cycles = dram.transfer_cycles(dram_bytes, config.dram.bandwidth_bytes_per_cycle,
+                                           config.dram.stream_efficiency)
     total = bank_words.sum(axis=1)
     conflict = bank_words.max(axis=1, initial=0) - _ceil_div(total, B)
     return ColumnTables(n_rows, n_cols, np.ascontiguousarray(bank_words), np.ascontiguousarray(pe_work),
