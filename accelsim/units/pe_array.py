@@ -21,6 +21,13 @@ The model (times in cycles, relative to the phase start; event ``k`` reads colum
   when the phase starts (it holds the channel); bursts arrive back to back after the latency:
   ``dram_k = latency + sum_{i<=k} transfer_i`` (columns with no bytes need no DRAM).
 
+Delta-design mechanisms (each off by default; ``docs/architecture.md``, "Mechanisms of
+event-driven delta designs"): the **event scan** gates dispatch (``a_k >= visible_k``) and gives
+a phase a floor; **end markers** are entries without weights that take ``marker_cycles`` on every
+PE (and on the stream); **on-dispatch issue** requests a column when it is dispatched and chains
+bursts (``s_k = free`` when requested in time, else ``q_k + restart bubble``); **cut-through**
+lets a PE start on a column's first beat and finish after its last.
+
 Leaves out: refresh, SRAM write traffic, partial-word merging across columns, and reordering of
 events to avoid conflicts (events are served in queue order).
 """
@@ -94,7 +101,7 @@ def pe_phase(cols, bank_words, pe_work, nnz_weight_bits, metadata_bits, dram_byt
             base = scan_visible[c]
         a = base
         for p in range(n_pes):
-            if (marker or pe_work[c, p] > 0) and items[p] >= F:
+            if items[p] >= F and (marker or pe_work[c, p] > 0):
                 f = fin_ring[p, items[p] % F]
                 if f > a:
                     a = f
@@ -151,27 +158,34 @@ def pe_phase(cols, bank_words, pe_work, nnz_weight_bits, metadata_bits, dram_byt
         if cut_through and streamed:
             early = (first if first > elig else elig) + read_latency_cycles
         # PEs
-        for p in range(n_pes):
-            if marker:
-                w = 0
-                cyc = marker_cycles
-            else:
-                w = pe_work[c, p]
-                cyc = (w + mac_lanes - 1) // mac_lanes
-            if marker or w > 0:
+        if marker:
+            for p in range(n_pes):
                 s = last_fin[p]
                 if early > s:
                     s = early
+                f = s + marker_cycles
+                if f < ready:     # cut-through: the last cycle follows the last beat
+                    f = ready
+                last_fin[p] = f
+                fin_ring[p, items[p] % F] = f
+                items[p] += 1
+            continue
+        for p in range(n_pes):
+            w = pe_work[c, p]
+            if w > 0:
+                s = last_fin[p]
+                if early > s:
+                    s = early
+                cyc = (w + mac_lanes - 1) // mac_lanes
                 f = s + cyc
                 if f < ready:     # cut-through: the last cycle follows the last beat
                     f = ready
                 last_fin[p] = f
                 fin_ring[p, items[p] % F] = f
                 items[p] += 1
-                if not marker:
-                    busy[p] += cyc
-                    pe_total[p] += w
-                    stats[S_MACS] += w
+                busy[p] += cyc
+                pe_total[p] += w
+                stats[S_MACS] += w
     end = ready_max
     if floor_cycles > end:
         end = floor_cycles
