@@ -16,7 +16,7 @@ from accelsim import __version__
 from accelsim.errors import report_input_errors
 
 # Order is the order shown in --help.
-COMMANDS = ("run", "sweep", "report", "trace", "config")
+COMMANDS = ("run", "sweep", "report", "trace", "config", "validate")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -24,6 +24,10 @@ def register(sub) -> None:
     p.add_argument("--check-values", action="store_true",
                    help="push real weight/event values through the modelled sparse datapath and "
                         "compare gate pre-activations with a dense NumPy EGRU step (first 16 steps)")
+    p.add_argument("--steps", metavar="FILE.csv",
+                   help="write the timeline as CSV, one row per (layer, step, phase): t, layer, phase "
+                        "(x, r, xr, update, decoder), start, end, cycles (times in cycles from the "
+                        "start of the run)")
     p.add_argument("--quiet", action="store_true", help="no table, no progress bar")
     p.set_defaults(func=run)
 
@@ -72,6 +76,9 @@ def run(args) -> int:
 
     if args.tokens is not None and args.tokens <= 0:
         raise InputError(f"--tokens must be a positive integer (got {args.tokens})")
+    if args.steps:
+        from accelsim.validate.outputs import check_output_path
+        check_output_path(args.steps, "--steps")
     config = load_config(args.config)
     table = load_energy_table(energy_table_path(config, args.config))
     trace = load_trace(args.trace)
@@ -84,14 +91,24 @@ def run(args) -> int:
     total = args.tokens or trace.steps
     bar = _Progress(total, enabled=not args.quiet and sys.stderr.isatty())
     t0 = time.perf_counter()
+    steps = None
     try:
-        result = simulate(config, trace, table, tokens=args.tokens, baseline=args.baseline,
-                          config_source=str(args.config), progress=bar)
+        if args.steps:
+            from accelsim.engine.simulate import simulate_steps
+            result, steps = simulate_steps(config, trace, table, tokens=args.tokens,
+                                           baseline=args.baseline, config_source=str(args.config),
+                                           progress=bar)
+        else:
+            result = simulate(config, trace, table, tokens=args.tokens, baseline=args.baseline,
+                              config_source=str(args.config), progress=bar)
     finally:
         bar.close()
     wall = time.perf_counter() - t0
     if args.out:
         atomic_write_text(args.out, to_json(result))
+    if steps is not None:
+        cols = ["t", "layer", "phase", "start", "end", "cycles"]
+        atomic_write_text(args.steps, steps[cols].to_csv(index=False))
     if not args.quiet:
         print_summary(result, wall, args.out, checks)
     elif checks:
