@@ -1,10 +1,12 @@
-"""Trace format v1: one ``.npz`` (loads with ``allow_pickle=False``), documented in
+"""Trace format v2 (reads v1 too): one ``.npz`` (loads with ``allow_pickle=False``), documented in
 ``docs/trace-format.md``.
 
 A trace is the workload: per layer, the stacked gate matrix ``[W | R]`` (3H x (n_in + H), CSC,
-rows z, r, g) and the events each layer emitted at each step. The loader validates everything and
-raises one :class:`InputError` naming the file, the key and what is wrong. A trace's identity is
-the SHA-256 of its bytes; :func:`save_trace` writes the same bytes for the same content.
+rows z, r, g) and the events each layer emitted at each step. Version 2 adds, per layer and each
+optional, the input columns and recurrent columns the layer reads at each step and the steps where
+its bias is fetched as a column (delta networks). The loader validates everything and raises one
+:class:`InputError` naming the file, the key and what is wrong. A trace's identity is the SHA-256
+of its bytes; :func:`save_trace` writes the same bytes for the same content.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import zipfile
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -23,7 +26,14 @@ from accelsim.errors import InputError
 from accelsim.io import atomic_write_bytes
 
 FORMAT_NAME = "accelsim-trace"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2                 # what make_meta writes
+READ_VERSIONS = (1, 2)             # what the loader accepts
+V2_GROUPS = ("x_events", "h_events")   # per layer, optional: l{l}.<group>.{indptr,indices[,values]}
+V2_BIAS = "bias_fires"                 # per layer, optional: l{l}.bias_fires
+_GROUP_PARTS = ("indptr", "indices", "values")
+_V1_LAYER_KEYS = ("weight.indptr", "weight.indices", "weight.values", "bias_x", "bias_r", "threshold",
+                  "events.indptr", "events.indices", "events.values")
+_LAYER_KEY = re.compile(r"^l([0-9]+)\.(.*)$", re.DOTALL)
 VALUE_DTYPES = (np.float16, np.float32)
 _ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)  # fixed timestamps: same content, same bytes
 
@@ -64,8 +74,8 @@ class Events:
     """Events of one layer: at step t the units ``indices[indptr[t]:indptr[t+1]]`` fired."""
 
     indptr: np.ndarray   # int64, T + 1
-    indices: np.ndarray  # int32 unit ids, sorted and unique within a step
-    values: np.ndarray   # float16 / float32: the state value each event carries
+    indices: np.ndarray  # unit ids (int32; int64 for v2 x/h events), sorted and unique within a step
+    values: np.ndarray | None  # float16 / float32: the value each event carries (None: not stored)
 
     @property
     def steps(self) -> int:
@@ -76,15 +86,22 @@ class Events:
 
     def head(self, steps: int) -> "Events":
         end = int(self.indptr[steps])
-        return Events(self.indptr[: steps + 1].copy(), self.indices[:end], self.values[:end])
+        values = None if self.values is None else self.values[:end]
+        return Events(self.indptr[: steps + 1].copy(), self.indices[:end], values)
 
     @classmethod
-    def from_dense(cls, y: np.ndarray, dtype=np.float32) -> "Events":
-        """From a T x H array whose nonzero entries are events."""
+    def from_dense(cls, y: np.ndarray, dtype=np.float32, index_dtype=np.int32,
+                   with_values: bool = True) -> "Events":
+        """From a T x H array whose nonzero entries are events.
+
+        ``index_dtype=np.int64`` gives the indices v2 ``x_events`` / ``h_events`` store;
+        ``with_values=False`` stores no values (``values`` is None; a boolean mask will do).
+        """
         t, unit = np.nonzero(y)
         indptr = np.zeros(y.shape[0] + 1, dtype=np.int64)
         np.cumsum(np.bincount(t, minlength=y.shape[0]), out=indptr[1:])
-        return cls(indptr, unit.astype(np.int32), y[t, unit].astype(dtype))
+        values = y[t, unit].astype(dtype) if with_values else None
+        return cls(indptr, unit.astype(index_dtype), values)
 
 
 @dataclass(frozen=True, eq=False)
@@ -96,6 +113,10 @@ class LayerTrace:
     bias_r: np.ndarray       # 3H
     threshold: np.ndarray    # H
     events: Events
+    # trace v2 (delta networks), optional: the columns the layer reads at each step
+    x_events: Events | None = None      # input columns, indices in [0, input_size)
+    h_events: Events | None = None      # recurrent columns, indices in [0, hidden_size)
+    bias_fires: np.ndarray | None = None  # uint8 (T,): 1 where the bias column is fetched
 
     @property
     def gate_rows(self) -> int:
@@ -126,12 +147,16 @@ class Trace:
         if not 0 <= steps <= self.steps:
             raise InputError(f"{self.path or 'trace'}: asked for {steps} tokens, the trace has {self.steps}")
         meta = dict(self.meta, tokens=steps)
-        layers = tuple(replace(l, events=l.events.head(steps)) for l in self.layers)
+        layers = tuple(replace(l, events=l.events.head(steps),
+                               x_events=None if l.x_events is None else l.x_events.head(steps),
+                               h_events=None if l.h_events is None else l.h_events.head(steps),
+                               bias_fires=None if l.bias_fires is None else l.bias_fires[:steps])
+                       for l in self.layers)
         tokens = None if self.tokens is None else self.tokens[:steps]
         return replace(self, meta=meta, layers=layers, tokens=tokens)
 
     def to_arrays(self) -> dict[str, np.ndarray]:
-        """The v1 key -> array mapping, exactly as stored in the file."""
+        """The key -> array mapping, exactly as stored in the file (v2 keys only where present)."""
         out: dict[str, np.ndarray] = {"meta": np.array(json.dumps(self.meta, sort_keys=True))}
         for i, l in enumerate(self.layers):
             p = f"l{i}."
@@ -144,6 +169,15 @@ class Trace:
             out[p + "events.indptr"] = l.events.indptr
             out[p + "events.indices"] = l.events.indices
             out[p + "events.values"] = l.events.values
+            for group in V2_GROUPS:
+                ev = getattr(l, group)
+                if ev is not None:
+                    out[f"{p}{group}.indptr"] = ev.indptr
+                    out[f"{p}{group}.indices"] = ev.indices
+                    if ev.values is not None:
+                        out[f"{p}{group}.values"] = ev.values
+            if l.bias_fires is not None:
+                out[p + V2_BIAS] = l.bias_fires
         if self.embedding is not None:
             out["input.embedding"] = self.embedding
         if self.tokens is not None:
@@ -225,8 +259,13 @@ class _Checker:
             self.fail(key, f"holds {int((~np.isfinite(a)).sum())} NaN/inf value(s); all values must be finite")
         return a
 
-    def compressed(self, arrays: dict, base: str, outer: int, inner: int, what_outer: str, what_inner: str):
-        """Validate an (indptr, indices, values) triple; ``outer`` pointers, indices in [0, inner)."""
+    def compressed(self, arrays: dict, base: str, outer: int, inner: int, what_outer: str, what_inner: str,
+                   index_kinds: tuple = (np.int32,), values_required: bool = True):
+        """Validate an (indptr, indices, values) triple; ``outer`` pointers, indices in [0, inner).
+
+        ``index_kinds``: the dtypes the indices may have (int32 in v1 keys, int64 in v2 x/h events).
+        ``values_required=False``: ``{base}.values`` may be absent (then None is returned for it).
+        """
         indptr = self.array(arrays, f"{base}.indptr", (np.int64,), 1, outer + 1)
         if indptr[0] != 0:
             self.fail(f"{base}.indptr", f"must start at 0 (got {indptr[0]})")
@@ -235,8 +274,10 @@ class _Checker:
             bad = int(np.argmax(d < 0))
             self.fail(f"{base}.indptr", f"must be non-decreasing (decreases after {what_outer} {bad})")
         nnz = int(indptr[-1])
-        indices = self.array(arrays, f"{base}.indices", (np.int32,), 1, nnz)
-        values = self.array(arrays, f"{base}.values", VALUE_DTYPES, 1, nnz)
+        indices = self.array(arrays, f"{base}.indices", index_kinds, 1, nnz)
+        values = None
+        if values_required or f"{base}.values" in arrays:
+            values = self.array(arrays, f"{base}.values", VALUE_DTYPES, 1, nnz)
         if nnz:
             lo, hi = int(indices.min()), int(indices.max())
             if lo < 0 or hi >= inner:
@@ -254,6 +295,60 @@ class _Checker:
         return indptr, indices, values
 
 
+def _layer_keys(arrays: dict) -> list[tuple[str, int, str]]:
+    """(key, layer, rest) for every ``l{l}.<rest>`` key, in the archive's order."""
+    out = []
+    for k in arrays:
+        m = _LAYER_KEY.match(k)
+        if m:
+            out.append((k, int(m.group(1)), m.group(2)))
+    return out
+
+
+def _is_v2_key(rest: str) -> bool:
+    return rest.split(".")[0] in V2_GROUPS + (V2_BIAS,)
+
+
+def _check_layer_keys(arrays: dict, meta: dict, c: _Checker) -> None:
+    """v2 keys only in a version-2 file; in one, no layer key accelsim does not know."""
+    known = set(_V1_LAYER_KEYS) | {f"{g}.{part}" for g in V2_GROUPS for part in _GROUP_PARTS} | {V2_BIAS}
+    n_layers = len(meta["layers"])
+    for key, layer, rest in _layer_keys(arrays):
+        if layer >= n_layers:
+            continue  # reported as a key of a layer beyond meta.layers
+        if _is_v2_key(rest) and meta["version"] < 2:
+            c.fail(key, f"needs meta.version 2 (this file says version {meta['version']})")
+        if meta["version"] >= 2 and rest not in known:
+            if _is_v2_key(rest):
+                c.fail(key, f"unknown key; a version-2 layer key is l{layer}.x_events.{{indptr,indices,values}}, "
+                            f"l{layer}.h_events.{{indptr,indices,values}} or l{layer}.bias_fires")
+            c.fail(key, "unknown key (see docs/trace-format.md for the keys of a layer)")
+
+
+def _optional_events(arrays: dict, c: _Checker, base: str, steps: int, size: int, what: str) -> Events | None:
+    """A v2 ``x_events`` / ``h_events`` group: absent, or indptr and indices (values optional)."""
+    present = [part for part in _GROUP_PARTS if f"{base}.{part}" in arrays]
+    if not present:
+        return None
+    if "indptr" not in present or "indices" not in present:
+        missing = "indptr" if "indptr" not in present else "indices"
+        c.fail(f"{base}.{missing}", f"missing key; {base}.{present[0]} is given and a {base.split('.')[-1]} "
+                                    f"group needs both indptr and indices")
+    ptr, idx, val = c.compressed(arrays, base, steps, size, "step", what,
+                                 index_kinds=(np.int64,), values_required=False)
+    return Events(ptr, idx, val)
+
+
+def _optional_bias_fires(arrays: dict, c: _Checker, key: str, steps: int) -> np.ndarray | None:
+    if key not in arrays:
+        return None
+    a = c.array(arrays, key, (np.uint8,), 1, steps)
+    if a.size and a.max() > 1:
+        t = int(np.argmax(a > 1))
+        c.fail(key, f"must hold only 0 or 1 (found {int(a[t])} at step {t})")
+    return a
+
+
 def _parse_meta(arrays: dict, c: _Checker) -> dict:
     if "meta" not in arrays:
         c.fail("meta", "missing key; is this an accelsim trace?")
@@ -268,8 +363,10 @@ def _parse_meta(arrays: dict, c: _Checker) -> dict:
         c.fail("meta", "JSON must be an object")
     if meta.get("format") != FORMAT_NAME:
         c.fail("meta.format", f"must be '{FORMAT_NAME}' (got {meta.get('format')!r})")
-    if meta.get("version") != FORMAT_VERSION:
-        c.fail("meta.version", f"unsupported version {meta.get('version')!r}; this accelsim reads version {FORMAT_VERSION}")
+    v = meta.get("version")
+    if v not in READ_VERSIONS:
+        c.fail("meta.version", f"unsupported version {v!r}; this accelsim reads versions "
+                               f"{', '.join(map(str, READ_VERSIONS))}")
     for k in ("vocab_size", "tokens"):
         v = meta.get(k)
         if not isinstance(v, int) or isinstance(v, bool) or v < 0 or (k == "vocab_size" and v == 0):
@@ -293,9 +390,10 @@ def _parse_meta(arrays: dict, c: _Checker) -> dict:
 
 
 def trace_from_arrays(arrays: dict, source: str = "<trace>") -> Trace:
-    """Build and validate a Trace from the v1 key -> array mapping."""
+    """Build and validate a Trace from the key -> array mapping (version 1 or 2)."""
     c = _Checker(source)
     meta = _parse_meta(arrays, c)
+    _check_layer_keys(arrays, meta, c)
     T = meta["tokens"]
     layers = []
     for i, lm in enumerate(meta["layers"]):
@@ -307,9 +405,12 @@ def trace_from_arrays(arrays: dict, source: str = "<trace>") -> Trace:
         br = c.array(arrays, p + "bias_r", fl, 1, 3 * H)
         th = c.array(arrays, p + "threshold", fl, 1, H)
         ei, ex, ev = c.compressed(arrays, p + "events", T, H, "step", "unit")
-        layers.append(LayerTrace(n_in, H, CSC(wi, wx, wv, (3 * H, n_in + H)), bx, br, th, Events(ei, ex, ev)))
-    extra = [k for k in arrays if k.startswith("l") and "." in k and k.split(".")[0][1:].isdigit()
-             and int(k.split(".")[0][1:]) >= len(layers)]
+        xe = _optional_events(arrays, c, p + "x_events", T, n_in, "input column")
+        he = _optional_events(arrays, c, p + "h_events", T, H, "recurrent column")
+        bf = _optional_bias_fires(arrays, c, p + V2_BIAS, T)
+        layers.append(LayerTrace(n_in, H, CSC(wi, wx, wv, (3 * H, n_in + H)), bx, br, th, Events(ei, ex, ev),
+                                 xe, he, bf))
+    extra = [k for k, layer, _ in _layer_keys(arrays) if layer >= len(layers)]
     if extra:
         c.fail(extra[0], f"belongs to a layer beyond meta.layers ({len(layers)} layers)")
     V, E = meta["vocab_size"], meta["layers"][0]["input_size"]
@@ -332,7 +433,7 @@ def trace_from_arrays(arrays: dict, source: str = "<trace>") -> Trace:
 
 
 def load_trace(path: str | os.PathLike) -> Trace:
-    """Read, validate and identify (SHA-256 of the bytes) a v1 trace. Never unpickles."""
+    """Read, validate and identify (SHA-256 of the bytes) a v1 or v2 trace. Never unpickles."""
     path = Path(path)
     try:
         data = path.read_bytes()

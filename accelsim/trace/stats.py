@@ -6,13 +6,18 @@ weight sparsity and ``a`` the mean fraction of active units (layer 0's input, th
 embedding, has a = 1). ``macs_sparse`` is the exact count: for every event, the nonzeros of the
 column it selects (input events of step t select W columns at step t; a layer's own events of
 step t select R columns at step t + 1, so the last step's events select nothing).
+
+A version-2 layer that carries ``x_events`` / ``h_events`` reads exactly those columns instead
+(input columns of step t, recurrent columns of step t), in both counts: ``a`` is then the mean
+fraction of fired input / recurrent columns. The bias column (``bias_fires``) is not a MAC and is
+counted apart.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from accelsim.trace.format import LayerTrace, Trace
+from accelsim.trace.format import Events, LayerTrace, Trace
 
 
 def weight_sparsity(layer: LayerTrace) -> dict[str, float]:
@@ -33,16 +38,28 @@ def activity_sparsity(layer: LayerTrace) -> float:
     return 1.0 - int(layer.events.indptr[-1]) / (T * layer.hidden_size)
 
 
+def fired_per_step(events: Events | None) -> float | None:
+    """Mean columns read per step of a v2 ``x_events`` / ``h_events`` group (None when absent)."""
+    if events is None:
+        return None
+    return int(events.indptr[-1]) / events.steps if events.steps else 0.0
+
+
 def layer_macs_exact(trace: Trace, l: int) -> int:
     layer = trace.layers[l]
     nnz = layer.weight.col_nnz()
     n_in, T = layer.input_size, trace.steps
-    if l == 0:
+    if layer.x_events is not None:  # v2: the input columns the layer reads
+        inp = int(nnz[:n_in][layer.x_events.indices].sum())
+    elif l == 0:
         inp = int(nnz[:n_in].sum()) * T  # dense embedding: every input column, every step
     else:
         inp = int(nnz[:n_in][trace.layers[l - 1].events.indices].sum())
-    ev = layer.events
-    used = ev.indices[: int(ev.indptr[max(T - 1, 0)])]  # events of steps 0..T-2 feed steps 1..T-1
+    if layer.h_events is not None:  # v2: the recurrent columns the layer reads
+        used = layer.h_events.indices
+    else:
+        ev = layer.events
+        used = ev.indices[: int(ev.indptr[max(T - 1, 0)])]  # events of steps 0..T-2 feed steps 1..T-1
     rec = int(nnz[n_in:][used].sum())
     return inp + rec
 
@@ -51,8 +68,14 @@ def layer_macs_formula(trace: Trace, l: int) -> float:
     layer = trace.layers[l]
     ws = weight_sparsity(layer)
     n_in, H, T = layer.input_size, layer.hidden_size, trace.steps
-    a_in = 1.0 if l == 0 else 1.0 - activity_sparsity(trace.layers[l - 1])
-    a_rec = 1.0 - activity_sparsity(layer)
+    if layer.x_events is not None:
+        a_in = fired_per_step(layer.x_events) / n_in
+    else:
+        a_in = 1.0 if l == 0 else 1.0 - activity_sparsity(trace.layers[l - 1])
+    if layer.h_events is not None:
+        a_rec = fired_per_step(layer.h_events) / H
+    else:
+        a_rec = 1.0 - activity_sparsity(layer)
     return T * ((1 - ws["W"]) * a_in * n_in * 3 * H + (1 - ws["R"]) * a_rec * H * 3 * H)
 
 
@@ -77,8 +100,13 @@ def trace_summary(trace: Trace) -> dict:
             "macs_dense": layer_macs_dense(layer, T),
             "macs_sparse": layer_macs_exact(trace, l),
             "macs_formula": layer_macs_formula(trace, l),
+            # version 2, None when the layer does not carry them
+            "x_fired_per_step": fired_per_step(layer.x_events),
+            "h_fired_per_step": fired_per_step(layer.h_events),
+            "bias_fires": None if layer.bias_fires is None else int(layer.bias_fires.sum()),
         })
     out = {
+        "version": trace.meta.get("version"),
         "tokens": T,
         "vocab_size": trace.vocab_size,
         "layers": layers,

@@ -7,6 +7,17 @@ values that sit above the unit's threshold as EGRU states do. What is not: the v
 output of a real recurrence (the events do not follow from the weights), so a synthetic trace
 exercises the hardware, not the model; ``--calibrate-from`` copies firing-rate distributions,
 persistence and event values from a real trace.
+
+``encoding="delta"`` models a delta network (EdgeDRNN, DeltaRNN, Spartus) instead and writes the
+version-2 keys: per layer, the input columns (``x_events``, layer 0's input included) and the
+recurrent columns (``h_events``) each fire with their own per-column rates and the same Markov
+persistence, and the bias is fetched as a column at step 0 and every ``bias_every`` steps. The
+recurrent columns of step 0 are empty (the state before the first step is zero, so it has no
+delta). The layer's ``events`` are the recurrent columns of the next step (``events[t] =
+h_events[t + 1]``, the last step's empty), so a reader of the version-1 keys sees the same
+recurrent columns. Values are signed deltas whose magnitude is at least the threshold of the unit
+that produced the column (the layer's own ``threshold`` for recurrent columns, the layer below's
+for input columns, ``DELTA_INPUT_THRESHOLD`` for layer 0's input).
 """
 
 from __future__ import annotations
@@ -21,6 +32,9 @@ from accelsim.trace.format import CSC, Events, LayerTrace, Trace, make_meta
 
 PAPER_LAYERS = (750, 1350, 1350, 750)
 PRUNINGS = ("unstructured", "magnitude", "column-balanced", "N:M")
+ENCODINGS = ("egru", "delta")
+DELTA_INPUT_THRESHOLD = 0.1   # delta threshold of layer 0's input columns (delta encoding)
+MAX_COLUMN_ACTIVITY = 0.95    # per-column firing rates are capped at 0.95 (lognormal_rates)
 _NM = re.compile(r"^(\d+):(\d+)$")
 
 
@@ -33,15 +47,15 @@ class LayerActivity:
     value_excess: np.ndarray | None = None  # pool of (event value - threshold) to draw from
 
 
-def _per_layer(name: str, v, n: int) -> list[float]:
+def _per_layer(name: str, v, n: int, hi: float = 1.0, hi_inclusive: bool = False) -> list[float]:
     vals = list(v) if isinstance(v, (list, tuple, np.ndarray)) else [v]
     if len(vals) == 1:
         vals = vals * n
     if len(vals) != n:
         raise InputError(f"--{name}: give one value or one per layer ({n}), got {len(vals)}")
     for x in vals:
-        if not 0.0 <= float(x) < 1.0:
-            raise InputError(f"--{name}: each value must be in [0, 1) (got {x})")
+        if not (0.0 <= float(x) <= hi if hi_inclusive else 0.0 <= float(x) < hi):
+            raise InputError(f"--{name}: each value must be in [0, {hi:g}{']' if hi_inclusive else ')'} (got {x})")
     return [float(x) for x in vals]
 
 
@@ -180,8 +194,16 @@ def synthesize(layers=PAPER_LAYERS, tokens: int = 10000, weight_sparsity=0.8, ac
                pruning: str = "unstructured", seed: int = 0, vocab_size: int = 10000,
                rate_sigma: float = 1.0, persistence: float = 0.3, balance_groups: int = 16,
                embedding: bool = True, decoder: bool = False, calibrate_from: Trace | None = None,
-               value_dtype=np.float16) -> Trace:
-    """A synthetic trace. ``layers`` = [embedding, hidden_1, ..., hidden_L]."""
+               value_dtype=np.float16, encoding: str = "egru", x_activity=0.15, h_activity=0.15,
+               bias_every: int = 0) -> Trace:
+    """A synthetic trace. ``layers`` = [embedding, hidden_1, ..., hidden_L].
+
+    ``encoding="egru"``: EGRU events (version-1 keys only), ``activity_sparsity`` per layer.
+    ``encoding="delta"``: a delta network (version-2 keys); ``x_activity`` / ``h_activity`` are the
+    fractions of input / recurrent columns fired per step (one value or one per layer), the bias
+    fires at step 0 and every ``bias_every`` steps (0: only at step 0); ``activity_sparsity`` is
+    not used and ``calibrate_from`` is refused.
+    """
     sizes = [int(x) for x in layers]
     if len(sizes) < 2 or min(sizes) <= 0:
         raise InputError(f"--layers: need the embedding size and at least one hidden size, all > 0 (got {sizes})")
@@ -194,17 +216,31 @@ def synthesize(layers=PAPER_LAYERS, tokens: int = 10000, weight_sparsity=0.8, ac
     check_pruning(pruning)
     L = len(sizes) - 1
     ws = _per_layer("weight-sparsity", weight_sparsity, L)
-    calib = calibration_from(calibrate_from) if calibrate_from is not None else None
-    if activity_sparsity is None:
-        if calib is None:
-            raise InputError("--activity-sparsity: required unless --calibrate-from is given")
-        as_ = None
+    if encoding not in ENCODINGS:
+        raise InputError(f"--encoding: unknown encoding {encoding!r}; expected one of {', '.join(ENCODINGS)}")
+    delta = encoding == "delta"
+    if delta:
+        if calibrate_from is not None:
+            raise InputError("--calibrate-from: only with --encoding egru")
+        if isinstance(bias_every, bool) or not isinstance(bias_every, (int, np.integer)) or bias_every < 0:
+            raise InputError(f"--bias-every: must be an integer >= 0 (got {bias_every!r})")
+        xa = _per_layer("x-activity", x_activity, L, hi=MAX_COLUMN_ACTIVITY, hi_inclusive=True)
+        ha = _per_layer("h-activity", h_activity, L, hi=MAX_COLUMN_ACTIVITY, hi_inclusive=True)
+        calib = as_ = None
     else:
-        as_ = _per_layer("activity-sparsity", activity_sparsity, L)
+        calib = calibration_from(calibrate_from) if calibrate_from is not None else None
+        if activity_sparsity is None:
+            if calib is None:
+                raise InputError("--activity-sparsity: required unless --calibrate-from is given")
+            as_ = None
+        else:
+            as_ = _per_layer("activity-sparsity", activity_sparsity, L)
     rng = np.random.default_rng(seed)
     T = int(tokens)
     out_layers = []
     achieved_as, achieved_ws, persist = [], [], []
+    achieved_x, achieved_h = [], []
+    below_threshold = None
     for l in range(L):
         n_in, H = sizes[l], sizes[l + 1]
         w = _weights(3 * H, n_in + H, rng)
@@ -215,30 +251,23 @@ def synthesize(layers=PAPER_LAYERS, tokens: int = 10000, weight_sparsity=0.8, ac
         bias_x = (0.1 * rng.standard_normal(3 * H)).astype(value_dtype)
         bias_r = (0.1 * rng.standard_normal(3 * H)).astype(value_dtype)
         threshold = np.clip(rng.beta(2.0, 18.0, size=H) + 0.02, 0.0, 1.0).astype(value_dtype)
-        if calib is not None:
-            c = calib[round(l * (len(calib) - 1) / max(L - 1, 1))]  # by relative depth
-            rates = _resample(c.rates, H, rng) if len(c.rates) != H else rng.permutation(c.rates)
-            if as_ is not None:
-                rates = np.clip(rates * (1 - as_[l]) / max(rates.mean(), 1e-12), 0, 0.95)
-            rho, pool = c.persistence, c.value_excess
+        if delta:
+            x_theta = (np.full(n_in, DELTA_INPUT_THRESHOLD) if below_threshold is None
+                       else below_threshold.astype(np.float64))
+            layer = _delta_layer(n_in, H, weight, bias_x, bias_r, threshold, x_theta, xa[l], ha[l],
+                                 rate_sigma, persistence, bias_every, T, rng, value_dtype)
+            rho = persistence
+            achieved_x.append(int(layer.x_events.indptr[-1]) / max(T * n_in, 1))
+            achieved_h.append(int(layer.h_events.indptr[-1]) / max(T * H, 1))
         else:
-            rates = lognormal_rates(H, 1.0 - as_[l], rng, sigma=rate_sigma)
-            rho, pool = persistence, None
-        fired = _spikes(rates, rho, T, rng)
-        n_ev = int(fired.sum())
-        if pool is not None and pool.size:
-            excess = rng.choice(pool, size=n_ev)
-        else:
-            excess = rng.exponential(0.15, size=n_ev)
-        t_idx, unit = np.nonzero(fired)
-        vals = threshold.astype(np.float64)[unit] + np.abs(excess)
-        indptr = np.zeros(T + 1, dtype=np.int64)
-        np.cumsum(fired.sum(axis=1), out=indptr[1:])
-        events = Events(indptr, unit.astype(np.int32), vals.astype(value_dtype))
-        out_layers.append(LayerTrace(n_in, H, weight, bias_x, bias_r, threshold, events))
-        achieved_as.append(1.0 - n_ev / max(T * H, 1))
+            layer, rho = _egru_layer(n_in, H, weight, bias_x, bias_r, threshold,
+                                     None if as_ is None else as_[l], calib, l, L, rate_sigma, persistence,
+                                     T, rng, value_dtype)
+        out_layers.append(layer)
+        achieved_as.append(1.0 - int(layer.events.indptr[-1]) / max(T * H, 1))
         achieved_ws.append(1.0 - weight.nnz / (3 * H * (n_in + H)))
         persist.append(rho)
+        below_threshold = threshold
     emb = tok = dec = None
     if embedding or decoder:
         table = (0.1 * rng.standard_normal((vocab_size, sizes[0]))).astype(value_dtype)
@@ -249,15 +278,74 @@ def synthesize(layers=PAPER_LAYERS, tokens: int = 10000, weight_sparsity=0.8, ac
                 raise InputError(f"--decoder: a tied decoder needs the last hidden size ({sizes[-1]}) "
                                  f"to equal the embedding size ({sizes[0]})")
             dec = CSC.from_dense(table, dtype=value_dtype)  # V x E: column j read when unit j fires
-    source = {
-        "synthetic": {
-            "layers": sizes, "tokens": T, "weight_sparsity": ws,
-            "activity_sparsity": as_, "pruning": pruning, "seed": int(seed),
-            "vocab_size": int(vocab_size), "rate_sigma": rate_sigma, "persistence": persist,
-            "balance_groups": balance_groups,
-            "calibrated_from": (calibrate_from.sha256 if calibrate_from is not None else None),
-        }
+    synthetic = {
+        "layers": sizes, "tokens": T, "weight_sparsity": ws,
+        "activity_sparsity": as_, "pruning": pruning, "seed": int(seed),
+        "vocab_size": int(vocab_size), "rate_sigma": rate_sigma, "persistence": persist,
+        "balance_groups": balance_groups,
+        "calibrated_from": (calibrate_from.sha256 if calibrate_from is not None else None),
     }
-    meta = make_meta([(sizes[l], sizes[l + 1]) for l in range(L)], vocab_size, T, source,
-                     achieved_activity_sparsity=achieved_as, achieved_weight_sparsity=achieved_ws)
+    extra = {}
+    if delta:  # the egru source stays exactly as it always was
+        synthetic.update(encoding="delta", x_activity=xa, h_activity=ha, bias_every=int(bias_every))
+        extra = {"achieved_x_activity": achieved_x, "achieved_h_activity": achieved_h}
+    meta = make_meta([(sizes[l], sizes[l + 1]) for l in range(L)], vocab_size, T, {"synthetic": synthetic},
+                     achieved_activity_sparsity=achieved_as, achieved_weight_sparsity=achieved_ws, **extra)
     return Trace(meta, tuple(out_layers), emb, tok, dec, None)
+
+
+def _egru_layer(n_in, H, weight, bias_x, bias_r, threshold, act_sparsity, calib, l, L, rate_sigma,
+                persistence, T, rng, value_dtype) -> tuple[LayerTrace, float]:
+    """An EGRU layer: events with per-unit rates and persistence, values above the threshold."""
+    if calib is not None:
+        c = calib[round(l * (len(calib) - 1) / max(L - 1, 1))]  # by relative depth
+        rates = _resample(c.rates, H, rng) if len(c.rates) != H else rng.permutation(c.rates)
+        if act_sparsity is not None:
+            rates = np.clip(rates * (1 - act_sparsity) / max(rates.mean(), 1e-12), 0, 0.95)
+        rho, pool = c.persistence, c.value_excess
+    else:
+        rates = lognormal_rates(H, 1.0 - act_sparsity, rng, sigma=rate_sigma)
+        rho, pool = persistence, None
+    fired = _spikes(rates, rho, T, rng)
+    n_ev = int(fired.sum())
+    if pool is not None and pool.size:
+        excess = rng.choice(pool, size=n_ev)
+    else:
+        excess = rng.exponential(0.15, size=n_ev)
+    t_idx, unit = np.nonzero(fired)
+    vals = threshold.astype(np.float64)[unit] + np.abs(excess)
+    indptr = np.zeros(T + 1, dtype=np.int64)
+    np.cumsum(fired.sum(axis=1), out=indptr[1:])
+    events = Events(indptr, unit.astype(np.int32), vals.astype(value_dtype))
+    return LayerTrace(n_in, H, weight, bias_x, bias_r, threshold, events), rho
+
+
+def _delta_columns(fired: np.ndarray, theta: np.ndarray, rng: np.random.Generator, value_dtype) -> Events:
+    """Events (int64 indices) of a T x N fired mask; values are signed deltas of magnitude >= theta."""
+    t_idx, col = np.nonzero(fired)
+    magnitude = theta[col] + rng.exponential(0.15, size=col.size)
+    sign = np.where(rng.random(col.size) < 0.5, -1.0, 1.0)
+    indptr = np.zeros(fired.shape[0] + 1, dtype=np.int64)
+    np.cumsum(fired.sum(axis=1), out=indptr[1:])
+    return Events(indptr, col.astype(np.int64), (sign * magnitude).astype(value_dtype))
+
+
+def _delta_layer(n_in, H, weight, bias_x, bias_r, threshold, x_theta, x_act, h_act, rate_sigma, persistence,
+                 bias_every, T, rng, value_dtype) -> LayerTrace:
+    """A delta-network layer: input and recurrent columns fire apart (version-2 keys)."""
+    x_fired = _spikes(lognormal_rates(n_in, x_act, rng, sigma=rate_sigma), persistence, T, rng)
+    h_fired = np.zeros((T, H), dtype=bool)  # step 0 reads no recurrent column: the state before it is 0
+    h_fired[1:] = _spikes(lognormal_rates(H, h_act, rng, sigma=rate_sigma), persistence, max(T - 1, 0), rng)
+    x_events = _delta_columns(x_fired, x_theta, rng, value_dtype)
+    h_events = _delta_columns(h_fired, threshold.astype(np.float64), rng, value_dtype)
+    # The layer's own events (version-1 view): the recurrent columns of the next step.
+    start = int(h_events.indptr[1]) if T else 0
+    indptr = np.append(h_events.indptr[1:], h_events.indptr[-1])[:T + 1] - start  # T = 0: [0]
+    events = Events(indptr.astype(np.int64), h_events.indices[start:].astype(np.int32),
+                    h_events.values[start:].copy())
+    bias_fires = np.zeros(T, dtype=np.uint8)
+    if bias_every:
+        bias_fires[::bias_every] = 1
+    else:
+        bias_fires[:1] = 1
+    return LayerTrace(n_in, H, weight, bias_x, bias_r, threshold, events, x_events, h_events, bias_fires)

@@ -69,7 +69,8 @@ def _err(arrays) -> str:
 
 
 def test_unsupported_version():
-    assert "meta.version: unsupported version 2" in _err(_arrays(meta=_meta(version=2)))
+    assert "meta.version: unsupported version 3; this accelsim reads versions 1, 2" in _err(
+        _arrays(meta=_meta(version=3)))
 
 
 def test_wrong_format_name():
@@ -191,4 +192,4 @@ def test_trace_cli_bad_input_exit_2_one_line_no_traceback(cli, tmp_path):
     for sub in ("info", "validate"):
         code, out, err = cli("trace", sub, p)
         assert code == 2 and out == ""
-        assert err == f"accelsim: error: {p}: meta.version: unsupported version 7; this accelsim reads version 1\n"
+        assert err == f"accelsim: error: {p}: meta.version: unsupported version 7; this accelsim reads versions 1, 2\n"

@@ -53,3 +53,56 @@ def test_dense_macs_and_summary_keys():
     assert s["macs_dense"] == 4 * (21 * 12 + 18 * 13)
     assert s["tokens"] == 4
     assert {"input_size", "hidden_size", "activity_sparsity", "weight_sparsity"} <= set(s["layers"][0])
+
+
+def _brute_force_macs_v2(trace):
+    """As _brute_force_macs, but a layer reads its x_events / h_events columns where it carries them."""
+    total = 0
+    for l, layer in enumerate(trace.layers):
+        W = layer.weight.to_dense()
+        n_in = layer.input_size
+        for t in range(trace.steps):
+            if layer.x_events is not None:
+                ev = layer.x_events
+                inputs = ev.indices[ev.indptr[t]:ev.indptr[t + 1]]
+            elif l == 0:
+                inputs = range(n_in)
+            else:
+                ev = trace.layers[l - 1].events
+                inputs = ev.indices[ev.indptr[t]:ev.indptr[t + 1]]
+            if layer.h_events is not None:
+                ev = layer.h_events
+                rec = ev.indices[ev.indptr[t]:ev.indptr[t + 1]]
+            else:
+                ev = layer.events
+                rec = ev.indices[ev.indptr[t - 1]:ev.indptr[t]] if t > 0 else []
+            for j in inputs:
+                total += sum(1 for i in range(W.shape[0]) if W[i, j] != 0)
+            for j in rec:
+                total += sum(1 for i in range(W.shape[0]) if W[i, n_in + j] != 0)
+    return total
+
+
+@pytest.mark.parametrize("groups", [("x_events", "h_events"), ("x_events",), ("h_events",)])
+def test_exact_macs_of_a_v2_trace_equal_brute_force(groups):
+    from tests.trace.test_format_v2 import v2_trace
+
+    t = v2_trace(groups=groups)
+    assert trace_summary(t)["macs_sparse"] == _brute_force_macs_v2(t)
+    # the v2 columns change the count: the same trace without them counts otherwise
+    from dataclasses import replace
+    plain = replace(t, layers=tuple(replace(l, x_events=None, h_events=None) for l in t.layers))
+    assert trace_summary(plain)["macs_sparse"] == _brute_force_macs(plain) != trace_summary(t)["macs_sparse"]
+
+
+def test_formula_uses_the_v2_column_activity():
+    from tests.trace.test_format_v2 import v2_trace
+
+    t = v2_trace()
+    layer = t.layers[0]
+    W = layer.weight.to_dense()
+    sW = 1 - np.count_nonzero(W[:, :6]) / (24 * 6)
+    sR = 1 - np.count_nonzero(W[:, 6:]) / (24 * 8)
+    a_x = int(layer.x_events.indptr[-1]) / (7 * 6)
+    a_h = int(layer.h_events.indptr[-1]) / (7 * 8)
+    assert layer_macs_formula(t, 0) == pytest.approx(7 * ((1 - sW) * a_x * 6 * 24 + (1 - sR) * a_h * 8 * 24))
