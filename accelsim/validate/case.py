@@ -112,7 +112,7 @@ def _parse_case_json(path: Path, data: bytes) -> dict:
     def fail(key: str, what: str):
         raise InputError(f"{path}: {key}: {what}")
 
-    for key in ("name", "layers", "steps", "stream", "rtl_cycles_total", "startup_cycles"):
+    for key in ("name", "layers", "steps", "stream", "rtl_cycles_total"):
         if key not in meta:
             fail(key, "missing key")
     if not isinstance(meta["name"], str) or not meta["name"]:
@@ -134,6 +134,8 @@ def _parse_case_json(path: Path, data: bytes) -> dict:
             fail(f"layers[{i}].input_size", f"must equal layer {i - 1}'s hidden_size "
                                             f"{layers[i - 1]['hidden_size']} (got {l['input_size']})")
     for key, low in (("steps", 1), ("rtl_cycles_total", 1), ("startup_cycles", 0)):
+        if key not in meta:      # startup_cycles is optional: then the total minus the rows
+            continue
         v = meta[key]
         if not _is_int(v) or v < low:
             what = "a positive" if low else "a non-negative"
@@ -331,6 +333,11 @@ def load_case(folder: str | Path) -> Case:
     table = _parse_steps_csv(spath, raw["steps.csv"], T, L)
     events = _parse_events(npath, _load_npz(npath, raw["events.npz"]), layers, T)
     _cross_check(spath, npath, table, events, L)
+    if "startup_cycles" not in meta:
+        meta = dict(meta, startup_cycles=int(meta["rtl_cycles_total"]) - int(table["cycles"].sum()))
+        if meta["startup_cycles"] < 0:
+            raise InputError(f"{jpath}: rtl_cycles_total: {meta['rtl_cycles_total']} is less than "
+                             f"the sum of the cycles of {spath.name} ({int(table['cycles'].sum())})")
     total = int(meta["startup_cycles"]) + int(table["cycles"].sum())
     if total != meta["rtl_cycles_total"]:
         raise InputError(f"{jpath}: rtl_cycles_total: {meta['rtl_cycles_total']} disagrees with "
