@@ -39,3 +39,8 @@ def test_edgedrnn_half_rate_stream(cli, tmp_path):
     assert abs(m["ratio"] - 1) < 0.05 and m["correlation"] > 0.9
     code, out, _ = cli("validate", case, "--head", "300", "--max-error", "0")
     assert code == (0 if m["ratio"] == 1.0 else 1)
+    # the whole case: +330 cycles of 316,293 (docs/validation.md)
+    code, out, err = cli("validate", case, "--json", j, "--max-error", "1")
+    assert code == 0, err + out
+    m = json.loads(j.read_text())
+    assert m["rtl_cycles"] == 316293 and m["sim_cycles"] == 316623
