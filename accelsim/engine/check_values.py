@@ -1,7 +1,7 @@
 """Functional check: push real weight and event values through the modelled sparse datapath.
 
-For every phase the dispatcher's column list is built exactly as the timing model builds it
-(activity skipping on or off), each fetched column is encoded by the configured weight format
+For every phase the dispatcher's column list is the timing model's own (the list each phase was
+costed with, activity skipping on or off), each fetched column is encoded by the configured weight format
 bank by bank (as it would sit in SRAM) and decoded again, and each PE accumulates the products
 for the rows it owns; input and recurrent sums stay apart (Wx[g] and Rh[g] are never mixed). The
 result is compared with a dense NumPy computation of ``W x_t + b_x`` and ``R y_{t-1} + b_r``.
@@ -65,68 +65,90 @@ def datapath_matvec(config: ArchConfig, weight: CSC, cols: np.ndarray, x: np.nda
     return acc.sum(axis=0)
 
 
+def _dense_vector(events, t: int, size: int) -> np.ndarray | None:
+    """The values of step ``t`` of an event list as a dense vector (None: values not stored)."""
+    if events.values is None:
+        return None
+    lo, hi = int(events.indptr[t]), int(events.indptr[t + 1])
+    v = np.zeros(size)
+    v[np.asarray(events.indices[lo:hi], dtype=np.int64)] = events.values[lo:hi]
+    return v
+
+
+def _layer_inputs(trace: Trace, i: int, t: int):
+    """(x_t, y_prev) of layer ``i`` at step ``t`` from the trace's values; None where the trace
+    does not carry them (PTB traces: no token ids for the embedding; v2 columns without values)."""
+    layer = trace.layers[i]
+    n_in, H = layer.input_size, layer.hidden_size
+    if layer.x_events is not None:
+        x = _dense_vector(layer.x_events, t, n_in)
+    elif i == 0:
+        have_tokens = trace.tokens is not None and trace.embedding is not None
+        x = trace.embedding[trace.tokens[t]].astype(np.float64) if have_tokens else None
+    else:
+        x = _dense_vector(trace.layers[i - 1].events, t, n_in)
+    if layer.h_events is not None:
+        y_prev = _dense_vector(layer.h_events, t, H)
+    else:
+        y_prev = np.zeros(H) if t == 0 else _dense_vector(layer.events, t - 1, H)
+    return x, y_prev
+
+
 def check_values(config: ArchConfig, trace: Trace, steps: int = 16, rtol: float = 1e-4) -> list[str]:
     """Compare datapath and dense pre-activations on the first ``steps`` steps. Returns report
-    lines; a mismatch is a line starting with ``FAIL``. (With ``skip_weights`` off the PEs also
-    multiply the zero weights: the same sums, counted as MACs by the timing model.)"""
+    lines; a mismatch is a line starting with ``FAIL``.
+
+    The fetched columns are the timing model's own: the column list every phase of
+    :func:`accelsim.engine.prepare.prepare` was costed with, so a column the timing model
+    forgets (or fetches instead of another) makes the sums differ from the dense ones. (With
+    ``skip_weights`` off the PEs also multiply the zero weights: the same sums, counted as MACs
+    by the timing model.)"""
+    from accelsim.engine.prepare import prepare
+
     T = min(steps, trace.steps)
+    head = trace.head(T) if T != trace.steps else trace
+    work = prepare(config, head)
     lines = []
-    fails = 0
-    have_tokens = trace.tokens is not None and trace.embedding is not None
-    for i, layer in enumerate(trace.layers):
+    for i, layer in enumerate(head.layers):
         n_in, H = layer.input_size, layer.hidden_size
         dense = layer.weight.to_dense().astype(np.float64)
         W, R = dense[:, :n_in], dense[:, n_in:]
         worst = {"Wx": 0.0, "Rh": 0.0}
-        checked_x = i > 0 or have_tokens
+        checkable = {"Wx": True, "Rh": True}
         for t in range(T):
-            # input vector of the step, and the columns the dispatcher fetches
-            if i == 0:
-                x = trace.embedding[trace.tokens[t]].astype(np.float64) if have_tokens else None
-                xcols = np.arange(n_in)
+            fetched = np.concatenate([p.columns(t) for p in work[i].phases])
+            xcols = fetched[fetched < n_in]
+            rcols = fetched[(fetched >= n_in) & (fetched < n_in + H)] - n_in
+            x, y_prev = _layer_inputs(head, i, t)
+            if y_prev is None:
+                checkable["Rh"] = False
             else:
-                ev = trace.layers[i - 1].events
-                lo, hi = ev.indptr[t], ev.indptr[t + 1]
-                x = np.zeros(n_in)
-                x[ev.indices[lo:hi]] = ev.values[lo:hi]
-                xcols = ev.indices[lo:hi] if config.skip_activity else np.arange(n_in)
-            y_prev = np.zeros(H)
-            rcols = np.zeros(0, dtype=np.int64)
-            if t > 0:
-                ev = layer.events
-                lo, hi = ev.indptr[t - 1], ev.indptr[t]
-                y_prev[ev.indices[lo:hi]] = ev.values[lo:hi]
-                rcols = ev.indices[lo:hi]
-            if not config.skip_activity:
-                rcols = np.arange(H)
-            rh_hw = datapath_matvec(config, layer.weight, n_in + np.asarray(rcols), y_prev[rcols]) + layer.bias_r
-            rh_ref = R @ y_prev + layer.bias_r
-            worst["Rh"] = max(worst["Rh"], _rel_err(rh_hw, rh_ref))
-            if x is not None:
-                wx_hw = datapath_matvec(config, layer.weight, np.asarray(xcols), x[xcols]) + layer.bias_x
-                wx_ref = W @ x + layer.bias_x
-                worst["Wx"] = max(worst["Wx"], _rel_err(wx_hw, wx_ref))
+                rh_hw = datapath_matvec(config, layer.weight, n_in + rcols, y_prev[rcols]) + layer.bias_r
+                worst["Rh"] = max(worst["Rh"], _rel_err(rh_hw, R @ y_prev + layer.bias_r))
+            if x is None:
+                checkable["Wx"] = False
+            else:
+                wx_hw = datapath_matvec(config, layer.weight, xcols, x[xcols]) + layer.bias_x
+                worst["Wx"] = max(worst["Wx"], _rel_err(wx_hw, W @ x + layer.bias_x))
         for k, v in worst.items():
-            if k == "Wx" and not checked_x:
-                lines.append(f"layer{i} Wx: not checkable (trace carries no token ids for the embedding input)")
+            if not checkable[k]:
+                why = ("the trace carries no token ids for the embedding input" if k == "Wx"
+                       and i == 0 and layer.x_events is None else "the trace carries no values for these columns")
+                lines.append(f"layer{i} {k}: not checkable ({why})")
                 continue
             ok = v <= rtol
-            fails += not ok
             lines.append(f"{'ok  ' if ok else 'FAIL'} layer{i} {k} (z, r, g rows) over {T} steps: "
                          f"max relative error {v:.2e} (tolerance {rtol:g})")
-    if config.include_decoder and trace.decoder_weight is not None:
-        last = trace.layers[-1].events
-        dec = trace.decoder_weight
+    if config.include_decoder and head.decoder_weight is not None:
+        last = head.layers[-1].events
+        dec = head.decoder_weight
         dd = dec.to_dense().astype(np.float64)
         worst = 0.0
         for t in range(T):
-            lo, hi = last.indptr[t], last.indptr[t + 1]
-            y = np.zeros(dec.shape[1])
-            y[last.indices[lo:hi]] = last.values[lo:hi]
-            cols = last.indices[lo:hi] if config.skip_activity else np.arange(dec.shape[1])
-            worst = max(worst, _rel_err(datapath_matvec(config, dec, np.asarray(cols), y[cols]), dd @ y))
+            y = _dense_vector(last, t, dec.shape[1])
+            cols = work[-1].phases[0].columns(t)
+            worst = max(worst, _rel_err(datapath_matvec(config, dec, cols, y[cols]), dd @ y))
         ok = worst <= rtol
-        fails += not ok
         lines.append(f"{'ok  ' if ok else 'FAIL'} decoder logits over {T} steps: max relative error "
                      f"{worst:.2e} (tolerance {rtol:g})")
     return lines

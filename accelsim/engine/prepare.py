@@ -28,6 +28,20 @@ class PhaseWork:
     stats: np.ndarray         # int64 (N_STATS,) totals, slots in accelsim.units.pe_array
     pe_macs: np.ndarray       # int64 (P,)
     bank_words: np.ndarray    # int64 (B,) words read from each weight SRAM bank
+    # what the units were fed: step t fetched the table columns ``columns(t)`` (see there)
+    step_ptr: np.ndarray | None = None
+    step_units: np.ndarray | None = None
+    col_offset: int = 0
+    dense_cols: int = 0
+
+    def columns(self, t: int) -> np.ndarray:
+        """The table columns (entries) this phase fetched at step ``t``, in dispatch order:
+        exactly the list the timing model costed (pseudo-columns of the bias and end markers
+        included, numbered from ``n_in + H``)."""
+        if self.dense_cols:
+            return np.arange(self.col_offset, self.col_offset + self.dense_cols, dtype=np.int64)
+        lo, hi = int(self.step_ptr[t]), int(self.step_ptr[t + 1])
+        return self.col_offset + np.asarray(self.step_units[lo:hi], dtype=np.int64)
 
 
 @dataclass
@@ -81,7 +95,8 @@ def _phase(config: ArchConfig, tables: ColumnTables, step_ptr, step_units, col_o
         c.pe.mac_latency_cycles, c.dram.latency_cycles, mech.scan_visible, int(mech.floor_cycles),
         int(mech.n_real_cols), int(mech.marker_cycles), bool(mech.on_dispatch),
         int(mech.restart_bubble_cycles), bool(mech.cut_through))
-    return PhaseWork(dur, hold, stats, pe, banks)
+    # keep the inputs as given (views of the trace's arrays, not the kernel's int64 copies)
+    return PhaseWork(dur, hold, stats, pe, banks, step_ptr, step_units, int(col_offset), int(dense_cols))
 
 
 def check_fit(config: ArchConfig, trace: Trace, tokens: int | None) -> int:
