@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from accelsim.config.limits import check_memory
 from accelsim.config.schema import ArchConfig
 from accelsim.errors import InputError
 from accelsim.trace.format import CSC, Trace
@@ -77,8 +78,9 @@ class _Mechanisms:
 
 def _plain_mechanisms(config: ArchConfig, n_cols: int) -> _Mechanisms:
     d = config.dram
-    return _Mechanisms(np.zeros(0, np.int64), 0, n_cols, 0, d.issue == "on_dispatch",
-                       d.restart_bubble_cycles, d.delivery == "cut_through")
+    streamed = config.weight_storage == "dram"   # with weights on chip there is no weight stream
+    return _Mechanisms(np.zeros(0, np.int64), 0, n_cols, 0, streamed and d.issue == "on_dispatch",
+                       d.restart_bubble_cycles, streamed and d.delivery == "cut_through")
 
 
 def _phase(config: ArchConfig, tables: ColumnTables, step_ptr, step_units, col_offset: int,
@@ -117,7 +119,59 @@ def check_fit(config: ArchConfig, trace: Trace, tokens: int | None) -> int:
         if l.weight.shape != (3 * l.hidden_size, l.input_size + l.hidden_size):
             raise InputError(f"{src}: layer {i} weight shape {l.weight.shape} does not match "
                              f"3H x (n_in + H) = {3 * l.hidden_size} x {l.input_size + l.hidden_size}")
+    need = estimate_run_bytes(config, trace, tokens)
+    check_memory(need, f"{src}: simulating {tokens:,} tokens on {config.name}",
+                 "simulate fewer --tokens, or fewer pe.count / weight_sram.banks")
     return tokens
+
+
+def _steps_entries(events, T: int) -> int:
+    """Entries of the first ``T`` steps of an Events."""
+    return int(events.indptr[min(T, events.steps)])
+
+
+def estimate_run_bytes(config: ArchConfig, trace: Trace, tokens: int) -> int:
+    """Bytes a run of ``tokens`` tokens allocates at its peak, estimated from the sizes alone
+    (before anything is allocated): per layer the per-column tables (columns x (P + B) 64-bit
+    entries and their temporaries, freed before the next layer), the per-entry step lists of the
+    delta-design path, the per-step arrays every layer keeps (cycles, DRAM holds, update cycles,
+    events out), and the PE-array scratch (P x FIFO depth slots). An upper estimate: Python
+    overheads and the SimPy processes (a few per cluster) are small beside these."""
+    P, B, F = config.pe.count, config.weight_sram.banks, config.pe.fifo_depth
+    T = int(tokens)
+    dense = not config.skip_activity
+    delta = _delta_design(config)
+    n_phases = 1 if delta and config.phases == "single" else 2
+    word = 8
+    kept = 0
+    peak_layer = 0
+    for i, l in enumerate(trace.layers):
+        n_in, H = l.input_size, l.hidden_size
+        cols = n_in + H + 3
+        nnz = l.weight.nnz + 3 * H
+        tables = cols * (4 * P + 6 * B + 8) * word + nnz * 6 * word
+        entries = 0
+        if delta:
+            if dense or (i == 0 and l.x_events is None):
+                x = T * n_in
+            elif l.x_events is not None:
+                x = _steps_entries(l.x_events, T)
+            else:
+                x = _steps_entries(trace.layers[i - 1].events, T)
+            if dense:
+                h = T * H
+            else:
+                h = _steps_entries(l.h_events if l.h_events is not None else l.events, T)
+            entries = (x + h + 3 * T) * 7 * word   # steps, columns, ranks, order and copies
+        peak_layer = max(peak_layer, tables + entries)
+        kept += T * (2 * n_phases + 2) * word
+    if config.include_decoder and trace.decoder_weight is not None:
+        dec = trace.decoder_weight
+        peak_layer = max(peak_layer, (dec.shape[1] + 1) * (4 * P + 6 * B + 8) * word + dec.nnz * 6 * word)
+        kept += T * 2 * word
+    scratch = (P * (F + 4) + B) * word
+    schedule = T * 2 * word
+    return kept + peak_layer + scratch + schedule
 
 
 def _delta_design(config: ArchConfig) -> bool:

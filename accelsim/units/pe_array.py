@@ -52,6 +52,12 @@ S_MAC_CYCLES = 10      # sum over PEs of cycles spent issuing MACs
 N_STATS = 11
 
 
+def plain_mechanisms(n_cols: int) -> tuple:
+    """The trailing arguments of :func:`pe_phase` with every delta-design mechanism off (for
+    callers that cost a plain batch of columns)."""
+    return (np.zeros(0, np.int64), 0, int(n_cols), 0, False, 0, False)
+
+
 @njit(cache=True)
 def pe_phase(cols, bank_words, pe_work, nnz_weight_bits, metadata_bits, dram_bytes, dram_cycles,
              conflict, events_per_cycle, pointer_read_cycles, read_latency_cycles, fifo_depth,
@@ -201,7 +207,11 @@ def pe_phase(cols, bank_words, pe_work, nnz_weight_bits, metadata_bits, dram_byt
     stats[S_MAC_CYCLES] += bsum
     stats[S_EVENTS] += n_columns
     stats[S_BUSY] += end
-    hold = dram_t if any_dram else 0
+    # the channel is held until its last slot (a trailing marker's included); a phase that
+    # streams no column does not request it
+    hold = 0
+    if any_dram:
+        hold = stream_free if on_dispatch else dram_t
     return end, hold
 
 

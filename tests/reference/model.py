@@ -5,11 +5,22 @@ clock cycle at a time: inside a PE-array phase (dispatcher, bank queues, DRAM st
 and lanes), inside an update phase (lane groups and encoder), and globally (clusters, event
 queues, the DRAM arbiter and, in temporal mapping, the shared cluster). The fast engine must
 agree with it exactly on cycles and every count.
+
+The delta-design mechanisms (docs/architecture.md, last section) are ticked the same way: the
+entries of a phase (bias column, v2 column sets, end markers) and the cycle the event scan makes
+each visible come from :meth:`Reference.plan`; the weight stream serves one slot per cycle
+(``bandwidth x stream_efficiency`` bytes, exact Fractions; phase-start or on-dispatch requests
+with chaining and restart bubble); cut-through PEs start on an entry's first beat and hold its
+last cycle until its last beat; the phase lasts at least the scan floor. Choices the spec leaves
+open: the decoder's phase has no scan, markers or bias (its columns come from the last layer's
+events, not from a scanned vector); without ``bias_fires`` in the trace the bias column is never
+read; with weights in SRAM there is no weight stream (markers take no stream slots).
 """
 
 from __future__ import annotations
 
 from collections import deque
+from fractions import Fraction
 
 import numpy as np
 
@@ -72,70 +83,117 @@ class RefColumns:
             self.meta_words[:] = 0
 
 
-def ref_pe_phase(cfg, tab: RefColumns, cols):
-    """Tick one PE-array phase. Returns (cycles, dram_hold, stats dict, per-PE MACs)."""
+def _stream_rate(cfg):
+    """Bytes the weight stream delivers per slot, exactly: bandwidth x stream_efficiency as a
+    Fraction of the efficiency's decimal spelling (0.5 -> 1/2, 0.1 -> 1/10), so a column of
+    ``bytes`` takes ceil(bytes / (bandwidth x f)) slots with no float rounding."""
+    return cfg.dram.bandwidth_bytes_per_cycle * Fraction(str(cfg.dram.stream_efficiency))
+
+
+def ref_pe_phase(cfg, tab: RefColumns, entries, floor=0):
+    """Tick one PE-array phase. ``entries`` = [(column or None for an end marker, cycle from
+    which the dispatcher may pop it)], in order; ``floor`` = the phase's minimum length (event
+    scan). Returns (cycles, dram_hold, stats dict, per-PE MACs)."""
     P, B = cfg.pe.count, cfg.weight_sram.banks
     F, M = cfg.pe.fifo_depth, cfg.pe.mac_lanes
     E, pr = cfg.dispatcher.events_per_cycle, cfg.dispatcher.pointer_read_cycles
     rl, Lm = cfg.weight_sram.read_latency_cycles, cfg.pe.mac_latency_cycles
-    L, bw = cfg.dram.latency_cycles, cfg.dram.bandwidth_bytes_per_cycle
+    L = cfg.dram.latency_cycles
+    mk = cfg.event_scan.end_marker_cycles
     width = cfg.weight_sram.bank_width_bits
+    streaming = cfg.weight_storage == "dram"
+    on_dispatch = streaming and cfg.dram.issue == "on_dispatch"
+    cut = streaming and cfg.dram.delivery == "cut_through"
+    bubble = cfg.dram.restart_bubble_cycles
+    rate = _stream_rate(cfg)
     st = dict(events=0, macs=0, weight_bits=0, metadata_bits=0, dram_bytes=0, fifo_full=0,
               dram_data=0, bank_conflict=0, load_imbalance=0, busy=0, mac_cycles=0)
     pe_macs = np.zeros(P, int)
     st["bank_words"] = np.zeros(B, int)
-    n = len(cols)
+    n = len(entries)
     if n == 0:
-        return 0, 0, st, pe_macs
-    fifo = [deque() for _ in range(P)]        # items [event, remaining MACs]
+        st["busy"] = floor
+        return floor, 0, st, pe_macs
+    cols = [e[0] for e in entries]
+    visible = [e[1] for e in entries]
+    fifo = [deque() for _ in range(P)]        # items [entry, remaining MACs (marker: cycles)]
     occ = [0] * P
-    bankq = [deque() for _ in range(B)]       # requests [event, remaining words]
+    bankq = [deque() for _ in range(B)]       # requests [entry, remaining words]
     elig = [None] * n
     banks_left = [0] * n
     bank_done = [None] * n
-    dram_q = deque()                          # [event, remaining bytes]
-    dram_done = [None] * n
+    # the weight stream: which entries use it, what is left of each, its first slot and done
+    in_stream = [(j is not None and tab.dram_bytes[j] > 0) or (j is None and on_dispatch)
+                 for j in cols]
+    left = [Fraction(int(tab.dram_bytes[j])) if j is not None else Fraction(mk) for j in cols]
+    streamq = deque(k for k in range(n) if in_stream[k])
+    req = [None] * n                          # on_dispatch: cycle the entry is requested
+    first_slot = [None] * n
+    done = [None] * n
+    free = 0                                  # cycle after the previous entry's last slot
     ready = [None] * n
     busy = [0] * P
     nxt = 0
-    last_mac = None
-    last_dram = 0
+    last_pe = None
+    last_done = 0
     for k, j in enumerate(cols):
+        if j is None:
+            continue
         if tab.dram_bytes[j] > 0:
-            dram_q.append([k, tab.dram_bytes[j]])
             st["dram_bytes"] += tab.dram_bytes[j]
         words = tab.val_words[j] + tab.meta_words[j]
         st["bank_conflict"] += words.max() - _cdiv(words.sum(), B)
     c = 0
     while True:
-        # dispatcher
+        # dispatcher: in order, at most E per cycle, not before the scan made the entry
+        # visible, and only with a free FIFO slot on every PE the entry gives work to
         sent = 0
         while nxt < n and sent < E:
+            if visible[nxt] > c:
+                break
             j = cols[nxt]
-            if any(tab.work[j, p] > 0 and occ[p] >= F for p in range(P)):
+            targets = [p for p in range(P) if (tab.work[j, p] > 0 if j is not None else True)]
+            if any(occ[p] >= F for p in targets):
                 st["fifo_full"] += 1
                 break
-            for p in range(P):
-                if tab.work[j, p] > 0:
-                    occ[p] += 1
-                    fifo[p].append([nxt, tab.work[j, p]])
+            for p in targets:
+                occ[p] += 1
+                fifo[p].append([nxt, tab.work[j, p] if j is not None else mk])
             elig[nxt] = c + pr
-            for b in range(B):
-                w = tab.val_words[j, b] + tab.meta_words[j, b]
-                if w:
-                    bankq[b].append([nxt, w])
-                    banks_left[nxt] += 1
-            st["weight_bits"] += tab.val_words[j].sum() * width
-            st["metadata_bits"] += tab.meta_words[j].sum() * width + tab.ptr_bits
+            if on_dispatch and in_stream[nxt]:
+                req[nxt] = c + pr + (L if j is not None else 0)
+            if j is not None:
+                for b in range(B):
+                    w = tab.val_words[j, b] + tab.meta_words[j, b]
+                    if w:
+                        bankq[b].append([nxt, w])
+                        banks_left[nxt] += 1
+                st["weight_bits"] += tab.val_words[j].sum() * width
+                st["metadata_bits"] += tab.meta_words[j].sum() * width + tab.ptr_bits
+                st["events"] += 1
             nxt += 1
             sent += 1
-        # DRAM stream (requests of the whole batch issued at the phase start)
-        if c >= L and dram_q:
-            dram_q[0][1] -= bw
-            if dram_q[0][1] <= 0:
-                dram_done[dram_q[0][0]] = c + 1
-                last_dram = c + 1
-                dram_q.popleft()
+        # weight stream: one slot per cycle for the entry at its head
+        if streamq:
+            k = streamq[0]
+            if first_slot[k] is None:
+                if on_dispatch:
+                    # requested in order when dispatched; chained behind the previous entry
+                    # when requested by the time it ends, else a restart from idle
+                    if req[k] is not None:
+                        s = free if req[k] <= free else req[k] + bubble
+                        assert s >= c, "stream start missed"
+                        if s == c:
+                            first_slot[k] = c
+                elif c >= L:        # phase_start: all requested at the phase start
+                    first_slot[k] = c
+            if first_slot[k] is not None:
+                left[k] -= rate if cols[k] is not None else 1
+                if left[k] <= 0:
+                    done[k] = c + 1
+                    free = c + 1
+                    last_done = c + 1
+                    streamq.popleft()
         # banks
         for b in range(B):
             if bankq[b] and elig[bankq[b][0][0]] <= c:
@@ -145,48 +203,74 @@ def ref_pe_phase(cfg, tab: RefColumns, cols):
                     k = bankq[b].popleft()[0]
                     banks_left[k] -= 1
                     bank_done[k] = c + 1
-        # data ready
+        # data ready (store and forward; with cut-through it only sets the phase end)
         for k in range(nxt):
             if ready[k] is None and banks_left[k] == 0:
-                needs_dram = tab.dram_bytes[cols[k]] > 0
-                if needs_dram and dram_done[k] is None:
+                if in_stream[k] and done[k] is None:
                     continue
                 sram = max(elig[k], bank_done[k] or 0)
-                d = dram_done[k] if needs_dram else 0
-                if d > sram:
+                d = done[k] if in_stream[k] else 0
+                if d > sram and cols[k] is not None:
                     st["dram_data"] += d - sram
                 ready[k] = max(sram, d) + rl
         # PEs
         for p in range(P):
-            if fifo[p]:
-                item = fifo[p][0]
-                if ready[item[0]] is not None and ready[item[0]] <= c:
-                    m = min(M, item[1])
-                    item[1] -= m
-                    st["macs"] += m
-                    pe_macs[p] += m
-                    busy[p] += 1
-                    last_mac = c
-                    if item[1] == 0:
-                        fifo[p].popleft()
-                        occ[p] -= 1     # the freed slot is usable from the next cycle
+            if not fifo[p]:
+                continue
+            item = fifo[p][0]
+            k = item[0]
+            marker = cols[k] is None
+            last_cycle = item[1] == 1 if marker else item[1] <= M
+            if cut and in_stream[k]:
+                # the first beat, read_latency after the entry's first slot, and not before the
+                # dispatcher handed it over (eligible); the last cycle not before the entry's
+                # last beat plus read_latency: fin >= ready = max(eligible, done) + rl
+                go = (first_slot[k] is not None and max(first_slot[k], elig[k]) + rl <= c)
+                if go and last_cycle:
+                    go = ready[k] is not None and ready[k] - 1 <= c
+            else:
+                go = ready[k] is not None and ready[k] <= c
+            if not go:
+                continue
+            last_pe = c
+            if marker:
+                item[1] -= 1
+            else:
+                m = min(M, item[1])
+                item[1] -= m
+                st["macs"] += m
+                pe_macs[p] += m
+                busy[p] += 1
+            if item[1] == 0:
+                fifo[p].popleft()
+                occ[p] -= 1     # the freed slot is usable from the next cycle
         c += 1
-        if nxt == n and not any(fifo) and all(r is not None for r in ready) and not dram_q:
+        if nxt == n and not any(fifo) and all(r is not None for r in ready) and not streamq:
             break
     end = max(r for r in ready)
-    if last_mac is not None:
-        end = max(end, last_mac + 1 + Lm)
-    st["events"] = n
+    if last_pe is not None:
+        end = max(end, last_pe + 1 + Lm)
+    end = max(end, floor)
+    # the channel is held until the last done, when a column (not only markers) streams
+    hold = last_done if any(in_stream[k] and cols[k] is not None for k in range(n)) else 0
     st["busy"] = end
     st["mac_cycles"] = sum(busy)
     st["load_imbalance"] = max(busy) - _cdiv(sum(busy), P)
-    return end, last_dram, st, pe_macs
+    return end, hold, st, pe_macs
 
 
 def ref_update_phase(cfg, H, units):
     """Tick one update phase; ``units`` = the units the encoder emits, in order."""
     U, Lu, r = cfg.update_unit.lanes, cfg.update_unit.latency_cycles, cfg.update_unit.encoder_events_per_cycle
     groups = _cdiv(H, U)
+    if cfg.update_unit.timing == "grouped":
+        c = 0
+        for _g in range(groups):
+            for _ in range(cfg.update_unit.cycles_per_group):
+                c += 1
+        for _ in range(cfg.update_unit.fixed_cycles):
+            c += 1
+        return c
     done_at = {}
     pending = deque(units)
     c = 0
@@ -238,40 +322,64 @@ class Reference:
         self.T = T
         self.layers = trace.layers
         self.dense_act = not cfg.skip_activity
-        self.clusters = []   # per cluster: dict(tab, H, x_cols(t), r_cols(t), emit(t))
+        self.clusters = []   # per cluster: its table, sizes and the column sets it reads
         for i, l in enumerate(trace.layers):
-            tab = RefColumns(cfg, l.weight.to_dense())
-            y = self._events(l, T)
-            below = None if i == 0 else self._events(trace.layers[i - 1], T)
-            self.clusters.append(dict(name=f"layer{i}", tab=tab, H=l.hidden_size, n_in=l.input_size,
-                                      y=y, below=below, events=int((y != 0).sum())))
+            n_in, H = l.input_size, l.hidden_size
+            # the bias column n_in + H: an entry in every gate row whose bias_x or bias_r is set
+            dense = np.zeros((3 * H, n_in + H + 1))
+            dense[:, :n_in + H] = l.weight.to_dense()
+            for row in range(3 * H):
+                if l.bias_x[row] != 0 or l.bias_r[row] != 0:
+                    dense[row, n_in + H] = 1.0
+            tab = RefColumns(cfg, dense)
+            y = self._events(l.events, T, H)
+            below = None if i == 0 else self._events(trace.layers[i - 1].events, T, n_in)
+            xs = None if l.x_events is None else self._events(l.x_events, T, n_in)
+            hs = None if l.h_events is None else self._events(l.h_events, T, H)
+            fires = [False] * T
+            if l.bias_fires is not None:
+                fires = [int(l.bias_fires[t]) == 1 for t in range(T)]
+            self.clusters.append(dict(name=f"layer{i}", tab=tab, H=H, n_in=n_in, y=y, below=below,
+                                      xs=xs, hs=hs, bias=cfg.bias_column, fires=fires,
+                                      events=int((y != 0).sum())))
         if cfg.include_decoder:
             tab = RefColumns(cfg, trace.decoder_weight.to_dense())
-            self.clusters.append(dict(name="decoder", tab=tab, H=0, n_in=trace.layers[-1].hidden_size,
-                                      y=None, below=self._events(trace.layers[-1], T), events=0))
+            H_last = trace.layers[-1].hidden_size
+            self.clusters.append(dict(name="decoder", tab=tab, H=0, n_in=H_last, y=None,
+                                      below=self._events(trace.layers[-1].events, T, H_last),
+                                      xs=None, hs=None, bias=False, fires=[False] * T, events=0))
 
     @staticmethod
-    def _events(layer, T):
-        y = np.zeros((T, layer.hidden_size), bool)
+    def _events(ev, T, size):
+        y = np.zeros((T, size), bool)
         for t in range(T):
-            lo, hi = layer.events.indptr[t], layer.events.indptr[t + 1]
-            y[t, layer.events.indices[lo:hi]] = True
+            lo, hi = ev.indptr[t], ev.indptr[t + 1]
+            for u in ev.indices[lo:hi]:
+                y[t, int(u)] = True
         return y
 
     # which columns each phase reads
     def x_cols(self, i, t):
+        """Input columns (0 .. n_in-1) read at step t, ascending."""
         cl = self.clusters[i]
-        if cl["below"] is None or self.dense_act:
+        if self.dense_act:
+            return list(range(cl["n_in"]))
+        if cl["xs"] is not None:
+            return [int(u) for u in np.nonzero(cl["xs"][t])[0]]
+        if cl["below"] is None:
             return list(range(cl["n_in"]))
         return [int(u) for u in np.nonzero(cl["below"][t])[0]]
 
-    def r_cols(self, i, t):
+    def r_units(self, i, t):
+        """Units whose recurrent column (n_in + unit) is read at step t, ascending."""
         cl = self.clusters[i]
         if self.dense_act:
-            return [cl["n_in"] + u for u in range(cl["H"])]
+            return list(range(cl["H"]))
+        if cl["hs"] is not None:
+            return [int(u) for u in np.nonzero(cl["hs"][t])[0]]
         if t == 0:
             return []
-        return [cl["n_in"] + int(u) for u in np.nonzero(cl["y"][t - 1])[0]]
+        return [int(u) for u in np.nonzero(cl["y"][t - 1])[0]]
 
     def emits(self, i, t):
         cl = self.clusters[i]
@@ -279,14 +387,59 @@ class Reference:
             return list(range(cl["H"]))
         return [int(u) for u in np.nonzero(cl["y"][t])[0]]
 
-    def _phase(self, i, cols):
-        d, hold, st, pe = ref_pe_phase(self.cfg, self.clusters[i]["tab"], cols)
+    def plan(self, i, t, kind):
+        """Entries of phase ``kind`` ("x", "r" or "xr") of cluster i at step t: [(column or None
+        for an end marker, cycle the scan makes it visible)], and the phase's floor."""
+        cfg, cl = self.cfg, self.clusters[i]
+        if cl["y"] is None:
+            # the decoder: its columns come from the last layer's events, not from a scanned
+            # vector, so no scan, no end markers, no floor (the stream options still apply)
+            return [(j, 0) for j in self.x_cols(i, t)], 0
+        sc = cfg.event_scan
+        on = sc.enabled
+        r, s0, lat = sc.elements_per_cycle, sc.start_cycles, sc.latency_cycles
+        mk = sc.end_marker_cycles if on else 0
+        n_in, H = cl["n_in"], cl["H"]
+        b = 1 if cl["bias"] else 0
+        I_pad = _cdiv(n_in, sc.input_pad_multiple) * sc.input_pad_multiple
+        entries = []
+        last_scan = 0
+        if kind in ("x", "xr"):
+            if cl["bias"] and cl["fires"][t]:
+                entries.append((n_in + H, s0 + 0 // r + lat))
+            xc = self.x_cols(i, t)
+            for j in xc:
+                entries.append((j, s0 + (j + b) // r + lat))
+            last_scan = s0 + (b + I_pad - 1) // r
+            if mk and (I_pad - 1) not in xc:
+                entries.append((None, last_scan + lat))
+        if kind in ("r", "xr"):
+            S_x = _cdiv(b + I_pad, r) + sc.gap_cycles if kind == "xr" else 0
+            ru = self.r_units(i, t)
+            for u in ru:
+                entries.append((n_in + u, s0 + S_x + u // r + lat))
+            last_scan = s0 + S_x + (H - 1) // r
+            if mk and (H - 1) not in ru:
+                entries.append((None, last_scan + lat))
+        if not on:
+            return [(j, 0) for j, _ in entries], 0
+        return entries, last_scan + lat + 1
+
+    def _phase(self, i, t, kind):
+        entries, floor = self.plan(i, t, kind)
+        d, hold, st, pe = ref_pe_phase(self.cfg, self.clusters[i]["tab"], entries, floor)
         acc = self.acc[i]
         for k, v in st.items():
             acc[k] += v
         acc["pe"] = acc["pe"] + pe
         acc["dram_busy"] += hold
         return d, hold
+
+    def _kinds(self, i):
+        """The PE-array phases of one step of cluster i, in order."""
+        if self.clusters[i]["y"] is None:
+            return ["x"]                       # the decoder: one phase
+        return ["xr"] if self.cfg.phases == "single" else ["x", "r"]
 
     def run(self):
         cfg = self.cfg
@@ -313,7 +466,7 @@ class Reference:
         cfg, T, n = self.cfg, self.T, len(self.clusters)
         dram_free_at = 0
         pending = []   # (request cycle, cluster, phase kind)
-        pe = [dict(s="wait_x", t=0, free=0) for _ in range(n)]
+        pe = [dict(s="wait_x", t=0, free=cfg.startup_cycles) for _ in range(n)]
         up = [dict(s="wait_acc", t=0) for _ in range(n)]
         accq = [deque() for _ in range(n)]
         last = n - 1
@@ -335,7 +488,7 @@ class Reference:
                 st["s"] = "run_" + kind
                 st["end"] = c + st["dur"]
                 dram_free_at = c + st["hold"]
-                if i == 0 and kind == "x":
+                if i == 0 and kind in ("x", "xr"):
                     self.t_start[st["t"]] = c
             if all(p["s"] == "done" for p in pe) and all(
                     u["s"] == "done" or self.clusters[i]["y"] is None for i, u in enumerate(up)):
@@ -344,8 +497,8 @@ class Reference:
             if c > 200_000:
                 raise RuntimeError("reference model does not terminate")
 
-    def _start_pe(self, i, st, kind, cols, c, pending):
-        d, hold = self._phase(i, cols)
+    def _start_pe(self, i, st, kind, c, pending):
+        d, hold = self._phase(i, st["t"], kind)
         st["dur"], st["hold"] = d, hold
         if hold:
             st["s"] = "dram_" + kind
@@ -353,28 +506,36 @@ class Reference:
         else:
             st["s"] = "run_" + kind
             st["end"] = c + d
-            if i == 0 and kind == "x":
+            if i == 0 and kind in ("x", "xr"):
                 self.t_start[st["t"]] = c
 
+    def _next_step(self, st, c):
+        st["free"] = c
+        st["t"] += 1
+        st["s"] = "wait_x" if st["t"] < self.T else "done"
+
     def _pe_step(self, i, st, accq, c, pending):
-        T = self.T
         s, t = st["s"], st["t"]
+        single = self._kinds(i) == ["xr"]
         if s == "wait_x":
+            if c < self.cfg.startup_cycles:
+                return False
             q = self.inq[i]
             if q is not None and not q.batches:
                 return False
             st["n_in"] = q.batches.popleft() if q is not None else 0
-            self.acc[i]["dependency"] += c - st["free"]
-            self._start_pe(i, st, "x", self.x_cols(i, t), c, pending)
+            if single:
+                st["s"] = "wait_r"
+            else:
+                self.acc[i]["dependency"] += c - st["free"]
+                self._start_pe(i, st, "x", c, pending)
             return True
         if s == "run_x" and st["end"] == c:
             if self.inq[i] is not None:
                 self.inq[i].free(st["n_in"])
             if self.clusters[i]["y"] is None:       # decoder
                 self.t_end[t] = c
-                st["free"] = c
-                st["t"] += 1
-                st["s"] = "wait_x" if st["t"] < T else "done"
+                self._next_step(st, c)
             else:
                 st["x_end"] = c
                 st["s"] = "wait_r"
@@ -386,21 +547,29 @@ class Reference:
                     return False
                 n_rec = self.recq[i].batches.popleft()
             st["n_rec"] = n_rec
-            self.acc[i]["dependency"] += c - st["x_end"]
-            self._start_pe(i, st, "r", self.r_cols(i, t), c, pending)
+            if single:   # one phase: it starts once the input and recurrent batches exist
+                self.acc[i]["dependency"] += c - st["free"]
+                self._start_pe(i, st, "xr", c, pending)
+            else:
+                self.acc[i]["dependency"] += c - st["x_end"]
+                self._start_pe(i, st, "r", c, pending)
             return True
         if s == "run_r" and st["end"] == c:
             self.recq[i].free(st["n_rec"])
-            st["free"] = c
             accq.append(t)
-            st["t"] += 1
-            st["s"] = "wait_x" if st["t"] < T else "done"
+            self._next_step(st, c)
+            return True
+        if s == "run_xr" and st["end"] == c:
+            if self.inq[i] is not None:
+                self.inq[i].free(st["n_in"])
+            self.recq[i].free(st["n_rec"])
+            accq.append(t)
+            self._next_step(st, c)
             return True
         return False
 
     def _up_step(self, i, st, accq, c, is_last):
         s, t = st["s"], st["t"]
-        D = self.cfg.event_queue.depth
         if s == "wait_acc" and accq:
             accq.popleft()
             units = self.emits(i, t)
@@ -427,7 +596,7 @@ class Reference:
         T, n = self.T, len(self.clusters)
         free_at = 0
         pending = []
-        js = [dict(s="wait", t=0, free=0) for _ in range(n)]
+        js = [dict(s="wait", t=0, free=self.cfg.startup_cycles) for _ in range(n)]
         c = 0
         while True:
             changed = True
@@ -445,9 +614,9 @@ class Reference:
                 if i == 0:
                     self.t_start[st["t"]] = c
                 busy = 0
-                busy += self._phase(i, self.x_cols(i, st["t"]))[0]
+                for kind in self._kinds(i):
+                    busy += self._phase(i, st["t"], kind)[0]
                 if self.clusters[i]["y"] is not None:
-                    busy += self._phase(i, self.r_cols(i, st["t"]))[0]
                     units = self.emits(i, st["t"])
                     du = ref_update_phase(self.cfg, self.clusters[i]["H"], units)
                     self.acc[i]["update_busy"] += du
@@ -467,6 +636,8 @@ class Reference:
         s, t = st["s"], st["t"]
         is_layer = self.clusters[i]["y"] is not None
         if s == "wait":
+            if c < self.cfg.startup_cycles:
+                return False
             q = self.inq[i]
             if q is not None and not q.batches:
                 return False

@@ -5,11 +5,22 @@ from __future__ import annotations
 from hypothesis import strategies as st
 
 from accelsim.config import config_from_dict
-from tests.reference.tracegen import random_trace
+from tests.reference.tracegen import V2_KEYS, random_trace
+
+
+def _merge(d: dict, over: dict) -> None:
+    """Deep-merge ``over`` into ``d`` (nested dicts merge, anything else replaces)."""
+    for k, v in over.items():
+        if isinstance(v, dict) and isinstance(d.get(k), dict):
+            _merge(d[k], v)
+        else:
+            d[k] = v
 
 
 @st.composite
-def small_configs(draw, **fixed):
+def small_configs(draw, nested=None, **fixed):
+    """A random small config. ``fixed``: top-level fields to set; ``nested``: a dict deep-merged
+    over the drawn one (e.g. ``{"dram": {"issue": "on_dispatch"}}``)."""
     width = draw(st.sampled_from([8, 16, 32, 64]))
     d = {
         "precision": {"weight_bits": draw(st.integers(2, min(8, width))),
@@ -26,26 +37,48 @@ def small_configs(draw, **fixed):
         "weight_storage": draw(st.sampled_from(["sram", "dram"])),
         "event_queue": {"depth": draw(st.integers(1, 8)), "event_bits": 32},
         "update_unit": {"lanes": draw(st.integers(1, 4)), "latency_cycles": draw(st.integers(1, 3)),
-                        "encoder_events_per_cycle": draw(st.integers(1, 2))},
+                        "encoder_events_per_cycle": draw(st.integers(1, 2)),
+                        "timing": draw(st.sampled_from(["pipelined", "grouped"])),
+                        "cycles_per_group": draw(st.integers(1, 3)),
+                        "fixed_cycles": draw(st.integers(0, 3))},
+        "event_scan": {"enabled": draw(st.booleans()),
+                       "elements_per_cycle": draw(st.integers(1, 3)),
+                       "start_cycles": draw(st.integers(0, 2)),
+                       "latency_cycles": draw(st.integers(0, 2)),
+                       "gap_cycles": draw(st.integers(0, 2)),
+                       "input_pad_multiple": draw(st.integers(1, 4)),
+                       "end_marker_cycles": draw(st.integers(0, 2))},
         "dram": {"bandwidth_bytes_per_cycle": draw(st.sampled_from([1, 2, 4, 8])),
-                 "latency_cycles": draw(st.integers(1, 12)),
-                 "burst_bytes": draw(st.sampled_from([1, 2, 4, 8]))},
+                 "latency_cycles": draw(st.integers(0, 12)),
+                 "burst_bytes": draw(st.sampled_from([1, 2, 4, 8])),
+                 "issue": draw(st.sampled_from(["phase_start", "on_dispatch"])),
+                 "restart_bubble_cycles": draw(st.integers(0, 2)),
+                 "delivery": draw(st.sampled_from(["store_and_forward", "cut_through"])),
+                 "stream_efficiency": draw(st.sampled_from([1.0, 0.5, 0.25]))},
+        "phases": draw(st.sampled_from(["separate", "single"])),
+        "bias_column": draw(st.booleans()),
+        "startup_cycles": draw(st.integers(0, 3)),
         "mapping": draw(st.sampled_from(["spatial", "temporal"])),
         "skip_activity": draw(st.booleans()),
         "skip_weights": draw(st.booleans()),
         "include_decoder": draw(st.booleans()),
     }
+    _merge(d, nested or {})
     for k, v in fixed.items():
         d[k] = v
     return config_from_dict(d, "<hypothesis>")
 
 
 @st.composite
-def small_traces(draw, decoder=True):
+def small_traces(draw, decoder=True, v2=None):
+    """A random small trace. ``v2``: None (each v2 key drawn independently), True / False (all
+    / none) or a collection of keys from ``tracegen.V2_KEYS``."""
     n_layers = draw(st.integers(1, 3))
     sizes = tuple(draw(st.integers(1, 6)) for _ in range(n_layers + 1))
+    if v2 is None:
+        v2 = [k for k in V2_KEYS if draw(st.booleans())]
     return random_trace(sizes=sizes, tokens=draw(st.integers(1, 6)),
                         weight_density=draw(st.sampled_from([0.0, 0.2, 0.5, 1.0])),
                         activity=draw(st.sampled_from([0.0, 0.3, 0.7, 1.0])),
                         vocab=draw(st.integers(1, 5)), decoder=decoder,
-                        seed=draw(st.integers(0, 2**31 - 1)))
+                        seed=draw(st.integers(0, 2**31 - 1)), v2=v2)

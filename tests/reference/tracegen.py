@@ -6,10 +6,30 @@ import numpy as np
 
 from accelsim.trace.format import CSC, Events, LayerTrace, Trace, make_meta
 
+V2_KEYS = ("x_events", "h_events", "bias_fires")
+
+
+def _index_events(mask: np.ndarray) -> Events:
+    """v2 column sets from a T x n boolean mask: int64 indices, sorted and unique per step, no
+    values."""
+    indptr = np.zeros(mask.shape[0] + 1, dtype=np.int64)
+    idx = []
+    for t in range(mask.shape[0]):
+        units = np.nonzero(mask[t])[0]
+        idx.extend(int(u) for u in units)
+        indptr[t + 1] = indptr[t] + len(units)
+    return Events(indptr, np.array(idx, dtype=np.int64), None)
+
 
 def random_trace(sizes=(6, 5, 4), tokens=5, weight_density=0.4, activity=0.4, vocab=7,
-                 decoder=False, seed=0) -> Trace:
-    """``sizes`` = (embedding, H1, H2, ...); values in (-1, 1), events carry positive states."""
+                 decoder=False, seed=0, v2=False) -> Trace:
+    """``sizes`` = (embedding, H1, H2, ...); values in (-1, 1), events carry positive states.
+
+    ``v2``: False (a v1 trace), True (every layer carries all v2 keys) or a collection of keys
+    from ``V2_KEYS`` that every layer carries: ``x_events`` (input columns, int64 in
+    [0, n_in)), ``h_events`` (recurrent columns, int64 in [0, H)), ``bias_fires`` (uint8 0/1
+    per step). With any v2 key some gate rows get zero biases (a sparse bias column). Drawn after
+    everything else, so a v1 trace of a seed is unchanged."""
     rng = np.random.default_rng(seed)
     layers = []
     for n_in, H in zip(sizes[:-1], sizes[1:]):
@@ -26,4 +46,25 @@ def random_trace(sizes=(6, 5, 4), tokens=5, weight_density=0.4, activity=0.4, vo
     if decoder:
         d = rng.uniform(-1, 1, (vocab, sizes[-1])) * (rng.random((vocab, sizes[-1])) < weight_density)
         dec = CSC.from_dense(d)
+    keys = set(V2_KEYS) if v2 is True else set(v2 or ())
+    unknown = keys - set(V2_KEYS)
+    if unknown:
+        raise ValueError(f"unknown v2 keys {sorted(unknown)}; choose from {V2_KEYS}")
+    if keys:
+        out = []
+        for l in layers:
+            extra = {}
+            if "x_events" in keys:
+                extra["x_events"] = _index_events(rng.random((tokens, l.input_size)) < activity)
+            if "h_events" in keys:
+                extra["h_events"] = _index_events(rng.random((tokens, l.hidden_size)) < activity)
+            if "bias_fires" in keys:
+                extra["bias_fires"] = (rng.random(tokens) < 0.5).astype(np.uint8)
+            # a sparse bias column: gate rows with both biases zero have no entry in it
+            keep = rng.random(3 * l.hidden_size) < max(weight_density, 0.2)
+            bx = np.where(keep, l.bias_x, 0).astype(np.float32)
+            br = np.where(keep & (rng.random(3 * l.hidden_size) < 0.5), l.bias_r, 0).astype(np.float32)
+            out.append(LayerTrace(l.input_size, l.hidden_size, l.weight, bx, br, l.threshold,
+                                  l.events, **extra))
+        layers = out
     return Trace(meta, tuple(layers), emb, tok, dec, None, path="<random>", sha256="0" * 64)

@@ -76,7 +76,8 @@ def _phase(c, w, cols, dram_latency=100):
                        t.metadata_bits, t.dram_bytes, t.dram_cycles, t.conflict_cycles,
                        c.dispatcher.events_per_cycle, c.dispatcher.pointer_read_cycles,
                        c.weight_sram.read_latency_cycles, c.pe.fifo_depth, c.pe.mac_lanes,
-                       c.pe.mac_latency_cycles, dram_latency, s, pe, np.zeros(c.weight_sram.banks, np.int64))
+                       c.pe.mac_latency_cycles, dram_latency, s, pe, np.zeros(c.weight_sram.banks, np.int64),
+                       *pa.plain_mechanisms(t.n_cols))
     return d, h, s
 
 

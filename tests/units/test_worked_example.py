@@ -38,7 +38,8 @@ def run(cfg, cols):
     banks = np.zeros(cfg.weight_sram.banks, np.int64)
     d, h = pa.pe_phase(np.array(cols, np.int64), t.bank_words, t.pe_work, t.weight_bits,
                        t.metadata_bits, t.dram_bytes, t.dram_cycles, t.conflict_cycles,
-                       1, 1, 1, cfg.pe.fifo_depth, 2, 2, 100, stats, pe, banks)
+                       1, 1, 1, cfg.pe.fifo_depth, 2, 2, 100, stats, pe, banks,
+                       *pa.plain_mechanisms(t.n_cols))
     return t, d, stats, pe, banks
 
 
@@ -67,7 +68,7 @@ def test_phase_with_fifo_depth_2():
 @pytest.mark.parametrize("depth", [1, 2])
 def test_reference_ticks_the_same(depth):
     cfg = example_config(depth)
-    d, hold, st, pe = ref_pe_phase(cfg, RefColumns(cfg, example_matrix().to_dense()), [0, 1])
+    d, hold, st, pe = ref_pe_phase(cfg, RefColumns(cfg, example_matrix().to_dense()), [(0, 0), (1, 0)])
     assert (d, st["fifo_full"]) == ((12, 4) if depth == 1 else (9, 0))
 
 
