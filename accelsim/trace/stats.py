@@ -1,6 +1,6 @@
 """What a trace asks of the hardware, before any hardware: sparsities and MAC counts.
 
-Two MAC counts are given. ``macs_formula`` is the brief's op accounting,
+Two MAC counts are given. ``macs_formula`` is the usual op accounting,
 ``MAC_l = (1 - s_w) [a_{l-1} n_in 3H + a_l H 3H]`` per step, with W and R priced by their own
 weight sparsity and ``a`` the mean fraction of active units (layer 0's input, the dense
 embedding, has a = 1). ``macs_sparse`` is the exact count: for every event, the nonzeros of the
@@ -64,6 +64,14 @@ def layer_macs_exact(trace: Trace, l: int) -> int:
     return inp + rec
 
 
+def formula_macs(input_size: int, hidden_size: int, sparsity_w: float, sparsity_r: float,
+                 active_in: float, active_rec: float) -> float:
+    """The op accounting of one layer-step, the one place it is written:
+    ``(1 - s_W) a_in n_in 3H + (1 - s_R) a_rec H 3H``."""
+    G = 3 * hidden_size
+    return (1 - sparsity_w) * active_in * input_size * G + (1 - sparsity_r) * active_rec * hidden_size * G
+
+
 def layer_macs_formula(trace: Trace, l: int) -> float:
     layer = trace.layers[l]
     ws = weight_sparsity(layer)
@@ -76,7 +84,7 @@ def layer_macs_formula(trace: Trace, l: int) -> float:
         a_rec = fired_per_step(layer.h_events) / H
     else:
         a_rec = 1.0 - activity_sparsity(layer)
-    return T * ((1 - ws["W"]) * a_in * n_in * 3 * H + (1 - ws["R"]) * a_rec * H * 3 * H)
+    return T * formula_macs(n_in, H, ws["W"], ws["R"], a_in, a_rec)
 
 
 def layer_macs_dense(layer: LayerTrace, steps: int) -> int:

@@ -3,7 +3,7 @@
 ``python -m accelsim.workloads.summarize --ptb PATH --out workloads/models/summary.json MODEL...``
 
 Per model: test perplexity (Numba, batch 1, whole split as one stream), per-layer activity
-sparsity, per-matrix weight sparsity, MACs per token by the brief's formula
+sparsity, per-matrix weight sparsity, MACs per token by the op-accounting formula
 ``MAC_l = (1 - s_W) a_{l-1} n_in 3H + (1 - s_R) a_l H 3H`` (a_{-1} = 1: the embedding is dense;
 decoder excluded) and the reduction vs dense, and — with ``--torch`` — agreement with the torch
 forward on the same float16-rounded weights: the fraction of identical events (|A ∩ B| / |A ∪ B|
@@ -23,6 +23,7 @@ import numpy as np
 
 from accelsim.errors import InputError, report_input_errors
 from accelsim.io import atomic_write_text
+from accelsim.trace.stats import formula_macs
 from accelsim.workloads.infer import run_inference
 from accelsim.workloads.model_file import load_model
 from accelsim.workloads.ptb import load_ptb
@@ -30,16 +31,14 @@ from accelsim.io import file_sha256
 
 
 def mac_formula(model, activity: list[float]) -> tuple[float, float, list[dict]]:
-    """(dense MACs/token, sparse MACs/token, per-layer detail) by the brief's formula."""
+    """(dense MACs/token, sparse MACs/token, per-layer detail) by the op-accounting formula."""
     dense = sparse = 0.0
     rows = []
     a_prev = 1.0
     for l, a in zip(model.layers, activity):
-        G = 3 * l.hidden_size
-        sW = float((l.W == 0).mean())
-        sR = float((l.R == 0).mean())
-        d = (l.input_size + l.hidden_size) * G
-        s = (1 - sW) * a_prev * l.input_size * G + (1 - sR) * a * l.hidden_size * G
+        d = (l.input_size + l.hidden_size) * 3 * l.hidden_size
+        s = formula_macs(l.input_size, l.hidden_size, float((l.W == 0).mean()),
+                         float((l.R == 0).mean()), a_prev, a)
         rows.append({"dense_macs": d, "sparse_macs": round(s, 1)})
         dense += d
         sparse += s
