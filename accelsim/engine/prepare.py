@@ -90,8 +90,8 @@ def _phase(config: ArchConfig, tables: ColumnTables, step_ptr, step_units, col_o
         mech = _plain_mechanisms(config, tables.n_cols)
     dur, hold, stats, pe, banks = pe_array.pe_phases(
         np.ascontiguousarray(step_ptr, dtype=np.int64), np.ascontiguousarray(step_units, dtype=np.int64),
-        int(col_offset), int(dense_cols), tables.bank_words, tables.pe_work, tables.weight_bits,
-        tables.metadata_bits, tables.dram_bytes, tables.dram_cycles, tables.conflict_cycles,
+        int(col_offset), int(dense_cols), tables.bank_words, tables.pe_work, tables.weight_read_bits,
+        tables.metadata_read_bits, tables.dram_bytes, tables.dram_cycles, tables.conflict_cycles,
         c.dispatcher.events_per_cycle, c.dispatcher.pointer_read_cycles,
         c.weight_sram.read_latency_cycles, c.pe.fifo_depth, c.pe.mac_lanes,
         c.pe.mac_latency_cycles, c.dram.latency_cycles, mech.scan_visible, int(mech.floor_cycles),
@@ -195,7 +195,7 @@ def _with_markers(t: ColumnTables, n: int = 2) -> ColumnTables:
     def pad(a):
         return np.concatenate((a, np.zeros((n,) + a.shape[1:], a.dtype)))
     return replace(t, n_cols=t.n_cols + n, bank_words=pad(t.bank_words), pe_work=pad(t.pe_work),
-                   nnz=pad(t.nnz), weight_bits=pad(t.weight_bits), metadata_bits=pad(t.metadata_bits),
+                   nnz=pad(t.nnz), weight_read_bits=pad(t.weight_read_bits), metadata_read_bits=pad(t.metadata_read_bits),
                    dram_bytes=pad(t.dram_bytes), dram_cycles=pad(t.dram_cycles),
                    conflict_cycles=pad(t.conflict_cycles))
 

@@ -8,7 +8,7 @@ kernels is O(banks + PEs), never O(nonzeros):
   the banks to itself: that maximum over a balanced spread is the bank-conflict cost.
 - ``pe_work[j, p]``: MACs column ``j`` gives PE ``p`` (its nonzeros owned by ``p``, or all its
   rows when ``skip_weights`` is off: zero weights are then multiplied too).
-- ``weight_bits[j]`` / ``metadata_bits[j]``: bits read per fetch of column ``j`` (metadata
+- ``weight_read_bits[j]`` / ``metadata_read_bits[j]``: bits read per fetch of column ``j`` (metadata
   includes the column pointer, read from a separate on-chip pointer table).
 - ``dram_bytes[j]``: bytes moved from DRAM per fetch (whole bursts) when weights stream off chip.
 
@@ -115,8 +115,8 @@ class ColumnTables:
     bank_words: np.ndarray      # int64 (cols, B); zeros when weights stream from DRAM
     pe_work: np.ndarray         # int64 (cols, P)
     nnz: np.ndarray             # int64 (cols,) stored nonzeros
-    weight_bits: np.ndarray     # int64 (cols,) SRAM bits of weight values read per fetch
-    metadata_bits: np.ndarray   # int64 (cols,) SRAM bits of metadata read per fetch (incl. pointer)
+    weight_read_bits: np.ndarray    # int64 (cols,) SRAM bits of weight values read per fetch
+    metadata_read_bits: np.ndarray  # int64 (cols,) SRAM bits of metadata read per fetch (incl. pointer)
     dram_bytes: np.ndarray      # int64 (cols,) bytes moved from DRAM per fetch (0 in sram mode)
     dram_cycles: np.ndarray     # int64 (cols,) channel cycles per fetch (0 in sram mode)
     conflict_cycles: np.ndarray  # int64 (cols,) max_b words - ceil(sum_b words / B)
@@ -166,16 +166,16 @@ def column_tables(config: ArchConfig, weight: CSC) -> ColumnTables:
 
     if config.weight_storage == "sram":
         bank_words = value_words + meta_words
-        weight_bits = value_words.sum(axis=1) * w.bank_width_bits
-        metadata_bits = meta_words.sum(axis=1) * w.bank_width_bits + pointer_bits
+        weight_read_bits = value_words.sum(axis=1) * w.bank_width_bits
+        metadata_read_bits = meta_words.sum(axis=1) * w.bank_width_bits + pointer_bits
         dram_bytes = np.zeros(n_cols, dtype=np.int64)
         dram_cycles = np.zeros(n_cols, dtype=np.int64)
     else:
         # Streamed from DRAM straight to the PEs (EdgeDRNN style): no bank reads for the column,
         # only its pointer from the on-chip pointer table.
         bank_words = np.zeros((n_cols, B), dtype=np.int64)
-        weight_bits = np.zeros(n_cols, dtype=np.int64)
-        metadata_bits = np.full(n_cols, pointer_bits, dtype=np.int64)
+        weight_read_bits = np.zeros(n_cols, dtype=np.int64)
+        metadata_read_bits = np.full(n_cols, pointer_bits, dtype=np.int64)
         payload_bytes = _ceil_div(_dram_column_bits(config.weight_format, nnz, n_rows, w), 8)
         dram_bytes = dram.burst_bytes(payload_bytes, config.dram.burst_bytes)
         dram_cycles = dram.transfer_cycles(dram_bytes, config.dram.bandwidth_bytes_per_cycle,
@@ -183,6 +183,6 @@ def column_tables(config: ArchConfig, weight: CSC) -> ColumnTables:
     total = bank_words.sum(axis=1)
     conflict = bank_words.max(axis=1, initial=0) - _ceil_div(total, B)
     return ColumnTables(n_rows, n_cols, np.ascontiguousarray(bank_words), np.ascontiguousarray(pe_work),
-                        nnz, weight_bits.astype(np.int64), metadata_bits.astype(np.int64),
+                        nnz, weight_read_bits.astype(np.int64), metadata_read_bits.astype(np.int64),
                         dram_bytes.astype(np.int64), dram_cycles.astype(np.int64),
                         conflict.astype(np.int64), stored_bytes)

@@ -36,16 +36,16 @@ def test_csc_words_and_bits():
     # 9 nonzeros all in bank 0 (rows 0, 4, ... 32 interleaved over 4 banks)
     t = column_tables(cfg(weight_format="csc"), _one_column(list(range(0, 36, 4)), 36))
     assert t.bank_words[0].tolist() == [2 + 3, 0, 0, 0]   # ceil(9/8) values + ceil(9/4) indices
-    assert t.weight_bits[0] == 2 * 64 and t.metadata_bits[0] == 3 * 64 + 32
+    assert t.weight_read_bits[0] == 2 * 64 and t.metadata_read_bits[0] == 3 * 64 + 32
     assert t.conflict_cycles[0] == 5 - 2                    # 5 words on one bank vs ceil(5/4)
 
 
 def test_bitmap_and_dense_words():
     t = column_tables(cfg(weight_format="bitmap"), _one_column([0, 1], 24))
     assert t.bank_words[0].tolist() == [2, 2, 1, 1]         # bitmap word each + one value word
-    assert t.metadata_bits[0] == 4 * 64 + 16
+    assert t.metadata_read_bits[0] == 4 * 64 + 16
     t = column_tables(cfg(weight_format="dense"), _one_column([0], 24))
-    assert t.bank_words[0].tolist() == [1, 1, 1, 1] and t.metadata_bits[0] == 0
+    assert t.bank_words[0].tolist() == [1, 1, 1, 1] and t.metadata_read_bits[0] == 0
     assert t.pe_work[0].tolist() == [1, 0, 0, 0]
 
 
@@ -59,7 +59,7 @@ def test_dram_column_bytes():
     t = column_tables(c, _one_column([0, 1, 2], 24))
     assert t.dram_bytes[0] == 16            # 3 x 24 bits = 9 bytes -> one 16-byte burst
     assert t.dram_cycles[0] == 4 and t.bank_words[0].sum() == 0
-    assert t.metadata_bits[0] == 32         # the pointer pair from the on-chip pointer table
+    assert t.metadata_read_bits[0] == 32         # the pointer pair from the on-chip pointer table
 
 
 def test_word_narrower_than_a_weight_is_refused():
@@ -72,8 +72,8 @@ def _phase(c, w, cols, dram_latency=100):
     t = column_tables(c, w)
     s = np.zeros(pa.N_STATS, np.int64)
     pe = np.zeros(c.pe.count, np.int64)
-    d, h = pa.pe_phase(np.array(cols, np.int64), t.bank_words, t.pe_work, t.weight_bits,
-                       t.metadata_bits, t.dram_bytes, t.dram_cycles, t.conflict_cycles,
+    d, h = pa.pe_phase(np.array(cols, np.int64), t.bank_words, t.pe_work, t.weight_read_bits,
+                       t.metadata_read_bits, t.dram_bytes, t.dram_cycles, t.conflict_cycles,
                        c.dispatcher.events_per_cycle, c.dispatcher.pointer_read_cycles,
                        c.weight_sram.read_latency_cycles, c.pe.fifo_depth, c.pe.mac_lanes,
                        c.pe.mac_latency_cycles, dram_latency, s, pe, np.zeros(c.weight_sram.banks, np.int64),

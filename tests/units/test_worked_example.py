@@ -36,8 +36,8 @@ def run(cfg, cols):
     stats = np.zeros(pa.N_STATS, np.int64)
     pe = np.zeros(cfg.pe.count, np.int64)
     banks = np.zeros(cfg.weight_sram.banks, np.int64)
-    d, h = pa.pe_phase(np.array(cols, np.int64), t.bank_words, t.pe_work, t.weight_bits,
-                       t.metadata_bits, t.dram_bytes, t.dram_cycles, t.conflict_cycles,
+    d, h = pa.pe_phase(np.array(cols, np.int64), t.bank_words, t.pe_work, t.weight_read_bits,
+                       t.metadata_read_bits, t.dram_bytes, t.dram_cycles, t.conflict_cycles,
                        1, 1, 1, cfg.pe.fifo_depth, 2, 2, 100, stats, pe, banks,
                        *pa.plain_mechanisms(t.n_cols))
     return t, d, stats, pe, banks
