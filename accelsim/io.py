@@ -45,6 +45,19 @@ def file_sha256(path: str | os.PathLike) -> str:
 
 # ----------------------------------------------------------------------------------------------
 # output paths: checked before any work starts, written without ever replacing a device or fifo
+#
+# What an output path can be, and what is done with it:
+# - a new file, or an existing regular file: written to a temporary file in the same folder, then
+#   renamed over the target (atomic: the file is complete or absent, never half-written);
+# - a symbolic link to a regular file: the same, on the file it points to (the link stays);
+# - an existing device or fifo (``/dev/null``, a named pipe): opened and written into, never replaced;
+# - a name for an open file descriptor (``/dev/stdout``, ``/dev/fd/N``, ``/proc/PID/fd/N``), also
+#   through a link: written into (appended to when it is a regular file, e.g. ``> out.json``);
+# - a folder, a socket, one of the command's inputs, a place that cannot be written: refused.
+
+import re as _re
+
+_FD_NAME = _re.compile(r"^/(?:dev/(?:stdin|stdout|stderr|fd/\d+)|proc/[^/]+/fd/\d+)$")
 
 
 def _is_special(p: Path) -> bool:
@@ -58,16 +71,52 @@ def _is_special(p: Path) -> bool:
     return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
 
 
+def _is_socket(p: Path) -> bool:
+    import stat
+
+    try:
+        return stat.S_ISSOCK(p.stat().st_mode)
+    except OSError:
+        return False
+
+
+def _names_fd(p: Path) -> bool:
+    """Does ``p`` name an open file descriptor (``/dev/stdout``, ``/dev/fd/1``, ``/proc/self/fd/1``),
+    directly or through symbolic links? Such a name is written into, never replaced."""
+    s = os.path.abspath(p)
+    for _ in range(40):
+        if _FD_NAME.match(s):
+            return True
+        if not os.path.islink(s):
+            return False
+        try:
+            s = os.path.normpath(os.path.join(os.path.dirname(s), os.readlink(s)))
+        except OSError:
+            return False
+    return False
+
+
+def _written_into(p: Path) -> bool:
+    """True when ``p`` is written into in place (a device, a fifo, a file descriptor's name)."""
+    return _is_special(p) or _names_fd(p)
+
+
+def _replace_target(p: Path) -> Path:
+    """The regular file an atomic write replaces: ``p``, or what a symbolic link ``p`` points to."""
+    return Path(os.path.realpath(p)) if p.is_symlink() else p
+
+
 def _probe_folder(folder: Path, option: str, p: Path) -> None:
     """Can a file be created in ``folder`` (or, when it does not exist yet, in the nearest
     existing folder above it)? Tried for real: permission bits lie to root and on /proc."""
     from accelsim.errors import InputError
 
     parent = folder.absolute()
-    while not parent.exists():
+    while not parent.exists() and not parent.is_symlink():
         parent = parent.parent
     if not parent.is_dir():
-        raise InputError(f"{option} {p}: cannot write there ({parent} is a file, not a folder)")
+        what = "a dangling link" if parent.is_symlink() and not parent.exists() else "a file, not a folder"
+        raise InputError(f"{option} {p}: cannot write there ({parent} is {what})")
     try:
         fd, tmp = tempfile.mkstemp(prefix=".accelsim-probe.", dir=parent)
     except OSError as e:
@@ -76,34 +125,64 @@ def _probe_folder(folder: Path, option: str, p: Path) -> None:
     os.unlink(tmp)
 
 
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        if a.exists() and b.exists() and os.path.samefile(a, b):
+            return True
+    except OSError:
+        pass
+    return Path(os.path.realpath(a)) == Path(os.path.realpath(b))
+
+
 def check_output_file(path: str | os.PathLike, option: str, *, inputs=(), suffix: str | None = None) -> Path:
     """Refuse (``InputError``, one line) an output file that cannot be written, before any work:
-    a folder, one of the command's ``inputs``, a place without write access. An existing device
-    or fifo is fine: it is written into, never replaced (:func:`write_output_bytes`)."""
+    a folder, a socket, one of the command's ``inputs``, a place without write access. An existing
+    device or fifo is fine: it is written into, never replaced (:func:`write_output_bytes`)."""
     from accelsim.errors import InputError
 
     p = Path(path)
+    if str(path) == "":
+        raise InputError(f"{option}: expected a file name (got an empty string)")
     if suffix is not None and p.suffix.lower() != suffix:
         raise InputError(f"{option} {p}: must end in {suffix}")
     if p.is_dir():
         raise InputError(f"{option} {p}: is a folder, expected a file name")
+    if _is_socket(p):
+        raise InputError(f"{option} {p}: is a socket, expected a file name")
     for src in inputs:
         if src is None:
             continue
-        try:
-            same = Path(src).exists() and p.exists() and os.path.samefile(src, p)
-        except OSError:
-            same = False
-        if same or Path(src).absolute() == p.absolute():
-            raise InputError(f"{option} {p}: is also an input of this command; choose another file")
-    if _is_special(p):
-        if not os.access(p, os.W_OK):
+        if _same_file(Path(src), p):
+            raise InputError(f"{option} {p}: is also an input of this command ({src}); choose another file")
+    if _written_into(p):
+        if p.exists() and not os.access(p, os.W_OK):
             raise InputError(f"{option} {p}: cannot write (no permission)")
-        return p
-    if p.exists() and not os.access(p, os.W_OK):
+        if p.exists():
+            return p
+    target = _replace_target(p)
+    if target.exists() and not os.access(target, os.W_OK):
         raise InputError(f"{option} {p}: cannot write (no permission)")
-    _probe_folder(p.parent, option, p)
+    _probe_folder(target.parent, option, p)
     return p
+
+
+def check_distinct_outputs(outputs: dict) -> None:
+    """Refuse two options that name the same regular (or new) file: the second write would replace
+    the first. ``outputs``: option -> path or None. Several outputs into one device or fifo
+    (``/dev/null``) are fine."""
+    from accelsim.errors import InputError
+
+    seen: dict[Path, str] = {}
+    for option, path in outputs.items():
+        if path is None:
+            continue
+        p = Path(path)
+        if _written_into(p):
+            continue
+        key = Path(os.path.realpath(p))
+        if key in seen:
+            raise InputError(f"{seen[key]} and {option} must name different files (both are {p})")
+        seen[key] = option
 
 
 def check_output_dir(path: str | os.PathLike, option: str) -> Path:
@@ -111,6 +190,8 @@ def check_output_dir(path: str | os.PathLike, option: str) -> Path:
     from accelsim.errors import InputError
 
     p = Path(path)
+    if str(path) == "":
+        raise InputError(f"{option}: expected a folder name (got an empty string)")
     if p.exists() and not p.is_dir():
         raise InputError(f"{option} {p}: is a file, expected a folder")
     _probe_folder(p, option, p)
@@ -118,14 +199,24 @@ def check_output_dir(path: str | os.PathLike, option: str) -> Path:
 
 
 def write_output_bytes(path: str | os.PathLike, data: bytes) -> None:
-    """Write an output: a regular file (or a new one) is replaced atomically; an existing device
-    or fifo (``/dev/null``, ``/dev/stdout``) is written into and stays what it is."""
+    """Write an output: a regular file (or a new one) is replaced atomically (through a symbolic
+    link: the file it points to); an existing device or fifo (``/dev/null``) is written into and
+    stays what it is, as is the name of an open file descriptor (``/dev/stdout``; a regular file
+    behind it is appended to). A failure is one line (``InputError``), not a traceback."""
+    from accelsim.errors import InputError
+
     p = Path(path)
-    if _is_special(p):
-        with open(p, "wb") as f:
-            f.write(data)
-        return
-    atomic_write_bytes(p, data)
+    try:
+        if _is_special(p):
+            with open(p, "wb") as f:
+                f.write(data)
+        elif _names_fd(p):
+            with open(p, "ab") as f:
+                f.write(data)
+        else:
+            atomic_write_bytes(_replace_target(p), data)
+    except OSError as e:
+        raise InputError(f"{p}: cannot write ({e.strerror or e})") from None
 
 
 def write_output_text(path: str | os.PathLike, text: str) -> None:

@@ -17,7 +17,8 @@ def register(sub) -> None:
     p.add_argument("config", help="architecture config YAML (e.g. configs/arch_a.yaml)")
     p.add_argument("--trace", required=True, help="trace .npz (see docs/trace-format.md)")
     p.add_argument("--tokens", type=int, default=None, help="simulate only the first N tokens")
-    p.add_argument("--out", help="write the full result as JSON to this file")
+    p.add_argument("--out", help="write the full result as JSON to this file (an existing file is "
+                                 "replaced whole; a device or pipe such as /dev/stdout is written into)")
     p.add_argument("--baseline", action="store_true",
                    help="also simulate the dense baseline (both skips off) on the same hardware "
                         "and report speedup and energy reduction")
@@ -70,15 +71,13 @@ def _console(stderr=False):
 def run(args) -> int:
     from accelsim.config import energy_table_path, load_config, load_energy_table
     from accelsim.engine import simulate
-    from accelsim.io import atomic_write_text
+    from accelsim.io import write_output_text
     from accelsim.result import to_json
     from accelsim.trace import load_trace
 
     if args.tokens is not None and args.tokens <= 0:
         raise InputError(f"--tokens must be a positive integer (got {args.tokens})")
-    if args.steps:
-        from accelsim.validate.outputs import check_output_path
-        check_output_path(args.steps, "--steps")
+    check_outputs(args)
     config = load_config(args.config)
     table = load_energy_table(energy_table_path(config, args.config))
     trace = load_trace(args.trace)
@@ -105,10 +104,10 @@ def run(args) -> int:
         bar.close()
     wall = time.perf_counter() - t0
     if args.out:
-        atomic_write_text(args.out, to_json(result))
+        write_output_text(args.out, to_json(result))
     if steps is not None:
         cols = ["t", "layer", "phase", "start", "end", "cycles"]
-        atomic_write_text(args.steps, steps[cols].to_csv(index=False))
+        write_output_text(args.steps, steps[cols].to_csv(index=False))
     if not args.quiet:
         print_summary(result, wall, args.out, checks)
     elif checks:
@@ -116,6 +115,18 @@ def run(args) -> int:
     if checks and any(l.startswith("FAIL") for l in checks):
         return 1
     return 0
+
+
+def check_outputs(args) -> None:
+    """Refuse ``--out`` / ``--steps`` before anything is loaded or simulated: a folder, the config
+    or the trace, the same file twice, a place that cannot be written (one line, exit 2)."""
+    from accelsim.io import check_distinct_outputs, check_output_file
+
+    inputs = (args.config, args.trace)
+    for option, path in (("--out", args.out), ("--steps", args.steps)):
+        if path is not None:
+            check_output_file(path, option, inputs=inputs)
+    check_distinct_outputs({"--out": args.out, "--steps": args.steps})
 
 
 def _fmt(x) -> str:

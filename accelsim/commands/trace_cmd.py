@@ -6,7 +6,8 @@ import json
 import time
 
 from accelsim.errors import InputError
-from accelsim.trace import load_trace, save_trace
+from accelsim.io import check_output_file, write_output_bytes
+from accelsim.trace import load_trace
 from accelsim.trace.stats import trace_summary
 from accelsim.trace.synth import ENCODINGS, MAX_COLUMN_ACTIVITY
 
@@ -189,6 +190,7 @@ def _synth(args) -> int:
     for flag in only:
         if getattr(args, flag[2:].replace("-", "_")) is not None:
             raise InputError(f"{flag}: only with --encoding {'egru' if delta else 'delta'}")
+    check_output_file(args.out, "--out", inputs=(args.calibrate_from,))
     calib = load_trace(args.calibrate_from) if args.calibrate_from else None
     act = _floats("activity-sparsity", args.activity_sparsity)
     if act is None and calib is None:
@@ -205,11 +207,23 @@ def _synth(args) -> int:
                        x_activity=DEFAULT_ACTIVITY if xa is None else xa,
                        h_activity=DEFAULT_ACTIVITY if ha is None else ha,
                        bias_every=args.bias_every or 0)
-    digest = save_trace(args.out, trace)
+    digest = write_trace(args.out, trace)
     print(f"wrote {args.out}: {trace.steps} tokens, layers {args.layers}{', delta encoding' if delta else ''}, "
           f"sha256 {digest} "
           f"({time.perf_counter() - t0:.1f} s)")
     return 0
+
+
+def write_trace(path, trace) -> str:
+    """Validate ``trace`` and write it to ``path`` (a regular file atomically; a device or fifo
+    written into, never replaced). Returns the SHA-256 of the bytes written."""
+    import hashlib
+
+    from accelsim.trace.format import trace_bytes
+
+    data = trace_bytes(trace)
+    write_output_bytes(path, data)
+    return hashlib.sha256(data).hexdigest()
 
 
 def _egru_missing(args) -> int:

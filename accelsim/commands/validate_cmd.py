@@ -54,23 +54,24 @@ def resolve_config(arg: str | None) -> Path:
 
 def run(args) -> int:
     from accelsim.config import energy_table_path, load_config, load_energy_table
-    from accelsim.io import atomic_write_bytes, atomic_write_text
-    from accelsim.validate.case import load_case
-    from accelsim.validate.outputs import check_output_path
+    from accelsim.io import (check_distinct_outputs, check_output_file, write_output_bytes,
+                             write_output_text)
+    from accelsim.validate.case import CASE_FILES, load_case
     from accelsim.validate.run import run_validation
 
     if args.max_error is not None and (not math.isfinite(args.max_error) or args.max_error < 0):
         raise InputError(f"--max-error must be a non-negative percentage (got {args.max_error})")
     if args.head is not None and args.head <= 0:
         raise InputError(f"--head must be a positive integer (got {args.head})")
+    # outputs are checked before the case is read or simulated: not a folder, not one of the
+    # case's files or the config, writable, and no two the same file
+    inputs = [Path(args.case) / name for name in CASE_FILES] + [resolve_config(args.config)]
     outs = {}
     for opt, value, suffix in (("--json", args.json, None), ("--csv", args.csv, None),
                                ("--plot", args.plot, ".png")):
         if value:
-            outs[opt] = check_output_path(value, opt, suffix)
-    resolved = {o: p.resolve() for o, p in outs.items()}
-    if len(set(resolved.values())) != len(resolved):
-        raise InputError("--json, --csv and --plot must name different files")
+            outs[opt] = check_output_file(value, opt, inputs=inputs, suffix=suffix)
+    check_distinct_outputs(outs)
 
     case = load_case(args.case)
     if args.head is not None:
@@ -84,14 +85,14 @@ def run(args) -> int:
 
     print_summary(v, config.name)
     if "--json" in outs:
-        atomic_write_text(outs["--json"], json.dumps(v.metrics, indent=2) + "\n")
+        write_output_text(outs["--json"], json.dumps(v.metrics, indent=2) + "\n")
     if "--csv" in outs:
         from accelsim.validate.compare import per_step_frame
         frame = per_step_frame(case.table, v.sim_steps)
-        atomic_write_text(outs["--csv"], frame.to_csv(index=False, float_format="%.4f"))
+        write_output_text(outs["--csv"], frame.to_csv(index=False, float_format="%.4f"))
     if "--plot" in outs:
         from accelsim.validate.plot import comparison_png
-        atomic_write_bytes(outs["--plot"], comparison_png(
+        write_output_bytes(outs["--plot"], comparison_png(
             v.rtl_steps, v.sim_steps, title=f"{case.name}: {config.name} vs RTL"))
     m = v.metrics
     if args.max_error is not None:

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from accelsim.errors import InputError
-from accelsim.io import atomic_write_text
+from accelsim.io import check_output_dir, write_output_text
 from accelsim.report import data as D
 from accelsim.report import figures as F
 from accelsim.sweep.run import load_results
@@ -209,22 +209,84 @@ def _why_text(stalls: pd.DataFrame, pe: pd.DataFrame, breakdown: pd.DataFrame, g
     return "\n".join(lines)
 
 
+# ----------------------------------------------------------------------------------------------
+# the report folder: what a report owns in it, checked before work and cleared before writing
+
+
+def _figure_file_stem(name: str) -> str:
+    """The file name (without suffix) figure ``name`` is saved under: its function's ``name``."""
+    import inspect
+
+    default = inspect.signature(F.FIGURES[name]).parameters["name"].default
+    return default if isinstance(default, str) else name
+
+
+def owned_paths(out_dir: str | Path) -> list[Path]:
+    """Every file a report can write in ``out_dir``: ``report.md``, ``figures/<figure>.png`` and
+    ``.pdf`` for each figure, ``data/<table>.csv`` for each table. Nothing else in the folder is
+    the report's, and nothing else is ever removed."""
+    out_dir = Path(out_dir)
+    paths = [out_dir / "report.md"]
+    for name in F.FIGURES:
+        stem = _figure_file_stem(name)
+        paths += [out_dir / "figures" / f"{stem}.png", out_dir / "figures" / f"{stem}.pdf"]
+    paths += [out_dir / "data" / f"{name}.csv" for name in D.FIGURE_DATA]
+    return paths
+
+
+def check_report_dir(out_dir: str | Path) -> Path:
+    """Refuse (one line) a report folder that cannot hold a report, before anything is read: a
+    file, an unwritable place, ``figures``/``data`` that are files, or a report file that is a
+    folder."""
+    out_dir = check_output_dir(out_dir, "--out")
+    for sub in ("figures", "data"):
+        d = out_dir / sub
+        if d.exists() and not d.is_dir():
+            raise InputError(f"--out {out_dir}: {d} is a file; the report writes a folder there")
+    for p in owned_paths(out_dir):
+        if p.is_dir() and not p.is_symlink():
+            raise InputError(f"--out {out_dir}: {p} is a folder; the report writes a file there")
+    return out_dir
+
+
+def clear_report_dir(out_dir: str | Path) -> list[Path]:
+    """Remove what an earlier report wrote in ``out_dir`` (:func:`owned_paths`), then ``figures/``
+    and ``data/`` if that left them empty. Returns the files removed."""
+    out_dir = Path(out_dir)
+    removed = []
+    for p in owned_paths(out_dir):
+        if p.is_symlink() or p.is_file():
+            p.unlink()
+            removed.append(p)
+    for sub in ("figures", "data"):
+        d = out_dir / sub
+        if d.is_dir() and not d.is_symlink() and not any(d.iterdir()):
+            d.rmdir()
+    return removed
+
+
 def build_report(results: list[str | Path], out_dir: str | Path, *, pdf: bool = False,
                  command: str | None = None) -> Report:
+    """Read the results, then replace the report in ``out_dir``: the files an earlier report
+    wrote there are removed first (:func:`clear_report_dir`), so none of its figures remains."""
+    out_dir = check_report_dir(out_dir)
     df, sweeps = load_many(results)
-    out_dir = Path(out_dir)
     rep = Report(out_dir, df)
     for name, fn in D.FIGURE_DATA.items():
         rep.tables[name] = fn(df)
+    try:
+        clear_report_dir(out_dir)
+    except OSError as e:
+        raise InputError(f"--out {out_dir}: cannot remove the earlier report ({e.strerror or e})") from None
     data_dir = out_dir / "data"
     for name, t in rep.tables.items():
         if not t.empty:
             data_dir.mkdir(parents=True, exist_ok=True)
-            atomic_write_text(data_dir / f"{name}.csv", t.to_csv(index=False))
+            write_output_text(data_dir / f"{name}.csv", t.to_csv(index=False))
             if name in F.FIGURES:
                 rep.figures[name] = F.FIGURES[name](t, out_dir / "figures", pdf=pdf)
     rep.markdown = out_dir / "report.md"
-    atomic_write_text(rep.markdown, _markdown(rep, sweeps, command))
+    write_output_text(rep.markdown, _markdown(rep, sweeps, command))
     return rep
 
 

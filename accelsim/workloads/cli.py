@@ -29,12 +29,18 @@ def register_egru(trace_subparsers) -> None:
 
 
 def run_egru(args) -> int:
-    from accelsim.trace.format import save_trace
+    import os
+
+    from accelsim.commands.trace_cmd import write_trace
+    from accelsim.io import check_output_file, file_sha256
     from accelsim.workloads.model_file import load_model
-    from accelsim.workloads.ptb import load_ptb
-    from accelsim.io import file_sha256
+    from accelsim.workloads.ptb import ENV_VAR, SPLITS, load_ptb
     from accelsim.workloads.trace_export import make_trace
 
+    # --out is checked before anything is read or traced: not a folder, not an input, writable
+    ptb = args.ptb or os.environ.get(ENV_VAR) or None
+    inputs = [args.model] + ([Path(ptb) / f"ptb.{s}.txt" for s in SPLITS] if ptb else [])
+    check_output_file(args.out, "--out", inputs=inputs)
     model = load_model(args.model)
     corpus = load_ptb(args.ptb)
     ids = corpus.split(args.split)
@@ -49,7 +55,7 @@ def run_egru(args) -> int:
     trace, res = make_trace(model, ids, source, start=args.start, tokens=args.tokens,
                             include_embedding=not args.no_embedding,
                             include_decoder=not args.no_decoder)
-    sha = save_trace(args.out, trace)
+    sha = write_trace(args.out, trace)
     acts = ", ".join(f"{a:.3f}" for a in trace.meta["activity_sparsity"])
     print(f"{args.out}: {res.tokens} tokens, perplexity {res.perplexity:.2f}, "
           f"activity sparsity per layer [{acts}], inference {res.wall_s:.1f} s, sha256 {sha[:16]}",

@@ -201,3 +201,45 @@ def test_figures_plot_exactly_the_tables(report, monkeypatch, tmp_path):
     fig = _drawn(monkeypatch, F.latency_figure, lat, tmp_path)
     widths = sorted(b.get_width() for ax in fig.axes for b in ax.patches)
     assert widths == sorted(list(lat["latency_us_p50"]) + list(lat["latency_us_p99"]))
+
+
+def test_report_replaces_an_earlier_report_and_nothing_else(report, cli, tmp_path):
+    """A second report into a folder leaves no figure of the first: what a report writes is removed
+    before writing (here the PDFs of an earlier --pdf run); other files stay."""
+    rep, _ = report
+    out = tmp_path / "r"
+    (out / "figures").mkdir(parents=True)
+    (out / "data").mkdir()
+    stale = [out / "figures" / "ablation.pdf", out / "figures" / "sparsity_heatmaps.pdf"]
+    rewritten = [out / "figures" / "pareto.png", out / "data" / "stalls.csv", out / "report.md"]
+    for p in stale + rewritten:
+        p.write_bytes(b"from an earlier report")
+    mine = [out / "notes.txt", out / "figures" / "mine.png", out / "figures" / "ablation.svg",
+            out / "data" / "mine.csv"]
+    for p in mine:
+        p.write_text("not the report's")
+    code, _, err = cli("report", rep.out_dir.parent / "runs", "--out", out)
+    assert code == 0, err
+    for p in stale:
+        assert not p.exists(), p
+    for p in rewritten:
+        assert p.read_bytes() != b"from an earlier report", p
+    for p in mine:
+        assert p.read_text() == "not the report's", p
+    figures = sorted(p.name for p in (out / "figures").iterdir())
+    assert figures == sorted([f"{s}.png" for s in ("ablation", "sparsity_heatmaps", "realised_vs_ideal",
+                                                   "energy_breakdown", "latency", "pe_load", "pareto")]
+                             + ["mine.png", "ablation.svg"])
+    assert not [p for p in out.rglob("*") if p.name.startswith(".")]  # no temporary files
+
+
+def test_a_failed_report_keeps_the_earlier_one(report, cli, tmp_path):
+    """Results that cannot be read stop the report before the earlier one is removed."""
+    out = tmp_path / "r"
+    (out / "figures").mkdir(parents=True)
+    (out / "figures" / "pareto.png").write_bytes(b"earlier")
+    (out / "report.md").write_text("earlier")
+    code, _, err = cli("report", tmp_path / "nothing-here", "--out", out)
+    assert code == 2 and "no such results folder" in err
+    assert (out / "report.md").read_text() == "earlier"
+    assert (out / "figures" / "pareto.png").read_bytes() == b"earlier"
