@@ -7,6 +7,7 @@ import numpy as np
 from accelsim.engine.prepare import check_fit, prepare
 from accelsim.engine.schedule import run_schedule
 from tests.reference.model import Reference
+from tests.reference.result_ref import assert_result_agrees
 
 
 def engine_figures(cfg, trace):
@@ -37,11 +38,17 @@ def engine_figures(cfg, trace):
     return dict(cycles=tl.cycles, latency=tl.token_end - tl.token_start, per_layer=per)
 
 
-def assert_agree(cfg, trace):
+def assert_agree(cfg, trace, result=True, baseline=True):
+    """Cycles, latency and every per-layer count agree with the reference; with ``result`` also
+    the whole result document of ``simulate`` and its energy (tests/reference/result_ref.py), with
+    ``baseline`` its ``--baseline`` keys too."""
     fast = engine_figures(cfg, trace)
     ref = Reference(cfg, trace).run()
     assert fast["cycles"] == ref["cycles"], (fast["cycles"], ref["cycles"])
     np.testing.assert_array_equal(fast["latency"], ref["latency"])
+    assert len(fast["per_layer"]) == len(ref["per_layer"])
     for f, r in zip(fast["per_layer"], ref["per_layer"]):
         assert f == r, (f, r)
+    if result:
+        assert_result_agrees(cfg, trace, ref, baseline=baseline)
     return fast, ref

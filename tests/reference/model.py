@@ -702,4 +702,6 @@ class Reference:
                 queue_peak={"input": 0 if self.inq[i] is None else self.inq[i].peak,
                             "recurrent": self.recq[i].peak if cl["y"] is not None else 0},
                 queue_events=a["pushes"], bank_words=[int(x) for x in a["bank_words"]]))
-        return dict(cycles=int(cycles), latency=lat, per_layer=per)
+        # per cluster, the MACs of each of its PEs (the result's pe_work is built from these)
+        pe_macs = [[int(x) for x in self.acc[i]["pe"]] for i in range(len(self.clusters))]
+        return dict(cycles=int(cycles), latency=lat, per_layer=per, pe_macs=pe_macs)
