@@ -9,9 +9,11 @@ from typing import Annotated
 
 from pydantic import Field, model_validator
 
+from accelsim.config import limits as L
 from accelsim.config.schema import _Frozen
 
-NonNegFloat = Annotated[float, Field(ge=0)]
+# finite and at most 10^12 pJ per action, so that counts x energies stay finite
+NonNegFloat = Annotated[float, Field(ge=0, le=L.MAX_PJ, allow_inf_nan=False)]
 
 
 class ArithmeticEnergy(_Frozen):
@@ -20,7 +22,7 @@ class ArithmeticEnergy(_Frozen):
 
 
 class SRAMPoint(_Frozen):
-    size_bytes: Annotated[int, Field(gt=0)]
+    size_bytes: Annotated[int, Field(gt=0, le=L.MAX_SRAM_POINT_BYTES)]
     read_64b_pj: NonNegFloat
 
 

@@ -7,12 +7,20 @@ result carries.
 
 from __future__ import annotations
 
+from fractions import Fraction
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from accelsim.config import limits as L
+
 PositiveInt = Annotated[int, Field(gt=0)]
 NonNegativeInt = Annotated[int, Field(ge=0)]
+
+
+def _upto(n: int | float, why: str) -> str:
+    """The bound of a field as its description states it (and so docs/config.md)."""
+    return f"; at most {n:,} ({why})"
 
 
 def _is_pow2(n: int) -> bool:
@@ -64,31 +72,31 @@ class Precision(_Frozen):
     """Bit widths: they set storage, traffic and energy (not functional rounding)."""
 
     number_format: NumberFormat = Field("int", description="integer or floating-point datapath")
-    weight_bits: PositiveInt = Field(8, description="bits per stored weight value")
-    value_bits: PositiveInt = Field(16, description="bits per activation / event value")
-    index_bits: PositiveInt = Field(16, description="bits per row index / column pointer (metadata)")
-    accumulator_bits: PositiveInt = Field(32, description="bits per partial-sum accumulator")
+    weight_bits: PositiveInt = Field(8, le=L.MAX_WORD_BITS, description="bits per stored weight value" + _upto(L.MAX_WORD_BITS, "the widest number format"))
+    value_bits: PositiveInt = Field(16, le=L.MAX_WORD_BITS, description="bits per activation / event value" + _upto(L.MAX_WORD_BITS, "the widest number format"))
+    index_bits: PositiveInt = Field(16, le=L.MAX_WORD_BITS, description="bits per row index / column pointer (metadata)" + _upto(L.MAX_WORD_BITS, "a 64-bit index addresses any memory"))
+    accumulator_bits: PositiveInt = Field(32, le=L.MAX_ACCUMULATOR_BITS, description="bits per partial-sum accumulator" + _upto(L.MAX_ACCUMULATOR_BITS, "twice the widest product"))
 
 
 class PEArray(_Frozen):
     """P processing elements, each with M MAC lanes and a local work FIFO."""
 
-    count: PositiveInt = Field(16, description="number of PEs (P) per cluster")
-    mac_lanes: PositiveInt = Field(4, description="MAC lanes per PE (M): MACs per PE per cycle")
-    fifo_depth: PositiveInt = Field(4, description="PE-local FIFO depth, in events (column work items)")
-    mac_latency_cycles: PositiveInt = Field(2, description="MAC pipeline depth (drain at end of a phase)")
+    count: PositiveInt = Field(16, le=L.MAX_PES, description="number of PEs (P) per cluster" + _upto(L.MAX_PES, "event-driven RNN designs have 8 to a few hundred"))
+    mac_lanes: PositiveInt = Field(4, le=L.MAX_MAC_LANES, description="MAC lanes per PE (M): MACs per PE per cycle" + _upto(L.MAX_MAC_LANES, "with the PE bound, 4 M MACs per cycle, beyond any chip"))
+    fifo_depth: PositiveInt = Field(4, le=L.MAX_FIFO_DEPTH, description="PE-local FIFO depth, in events (column work items)" + _upto(L.MAX_FIFO_DEPTH, "PE FIFOs hold a few to a few tens of items; the simulator keeps count x depth slots"))
+    mac_latency_cycles: PositiveInt = Field(2, le=L.MAX_PIPELINE_CYCLES, description="MAC pipeline depth (drain at end of a phase)" + _upto(L.MAX_PIPELINE_CYCLES, "an on-chip pipeline"))
 
 
 class Dispatcher(_Frozen):
-    events_per_cycle: PositiveInt = Field(1, description="events popped and broadcast per cycle")
-    pointer_read_cycles: PositiveInt = Field(1, description="cycles to read a column's metadata pointer")
+    events_per_cycle: PositiveInt = Field(1, le=L.MAX_PER_CYCLE, description="events popped and broadcast per cycle" + _upto(L.MAX_PER_CYCLE, "one to a few in published designs"))
+    pointer_read_cycles: PositiveInt = Field(1, le=L.MAX_PIPELINE_CYCLES, description="cycles to read a column's metadata pointer" + _upto(L.MAX_PIPELINE_CYCLES, "an on-chip read"))
 
 
 class WeightSRAM(_Frozen):
-    banks: PowerOfTwo = Field(16, description="number of SRAM banks (power of two)")
-    bank_width_bits: PowerOfTwo = Field(64, description="bits read from one bank per cycle (power of two)")
-    capacity_bytes: PositiveInt = Field(4 * 1024 * 1024, description="on-chip weight capacity of one PE cluster (one layer in spatial mapping, all layers in temporal)")
-    read_latency_cycles: PositiveInt = Field(1, description="cycles from request to data")
+    banks: PowerOfTwo = Field(16, le=L.MAX_BANKS, description="number of SRAM banks (power of two)" + _upto(L.MAX_BANKS, "the SRAM macros of the largest dies"))
+    bank_width_bits: PowerOfTwo = Field(64, le=L.MAX_BANK_WIDTH_BITS, description="bits read from one bank per cycle (power of two, at least 8)" + _upto(L.MAX_BANK_WIDTH_BITS, "one SRAM line"))
+    capacity_bytes: PositiveInt = Field(4 * 1024 * 1024, le=L.MAX_CAPACITY_BYTES, description="on-chip weight capacity of one PE cluster (one layer in spatial mapping, all layers in temporal)" + _upto(L.MAX_CAPACITY_BYTES, "64 GiB; the largest wafer-scale chip holds 44 GB"))
+    read_latency_cycles: PositiveInt = Field(1, le=L.MAX_PIPELINE_CYCLES, description="cycles from request to data" + _upto(L.MAX_PIPELINE_CYCLES, "an on-chip read"))
 
     @field_validator("bank_width_bits")
     @classmethod
@@ -99,18 +107,18 @@ class WeightSRAM(_Frozen):
 
 
 class EventQueue(_Frozen):
-    depth: PositiveInt = Field(1024, description="events a queue holds; a full queue back-pressures its producer")
-    event_bits: PositiveInt = Field(32, description="bits per (unit index, value) event on the queue")
+    depth: PositiveInt = Field(1024, le=L.MAX_QUEUE_DEPTH, description="events a queue holds; a full queue back-pressures its producer" + _upto(L.MAX_QUEUE_DEPTH, "2^20 events: 16 MiB of queue SRAM"))
+    event_bits: PositiveInt = Field(32, le=L.MAX_EVENT_BITS, description="bits per (unit index, value) event on the queue" + _upto(L.MAX_EVENT_BITS, "a 64-bit index and a 64-bit value"))
 
 
 class UpdateUnit(_Frozen):
-    lanes: PositiveInt = Field(16, description="units updated per cycle (U)")
-    latency_cycles: PositiveInt = Field(4, description="pipeline depth: gates, state, compare, reset")
+    lanes: PositiveInt = Field(16, le=L.MAX_UPDATE_LANES, description="units updated per cycle (U)" + _upto(L.MAX_UPDATE_LANES, "one per unit of the widest layers in use"))
+    latency_cycles: PositiveInt = Field(4, le=L.MAX_PIPELINE_CYCLES, description="pipeline depth: gates, state, compare, reset" + _upto(L.MAX_PIPELINE_CYCLES, "an on-chip pipeline"))
     nonlinearity: Nonlinearity = Field("lut", description="sigmoid/tanh implementation")
-    encoder_events_per_cycle: PositiveInt = Field(1, description="events the encoder emits per cycle")
+    encoder_events_per_cycle: PositiveInt = Field(1, le=L.MAX_PER_CYCLE, description="events the encoder emits per cycle" + _upto(L.MAX_PER_CYCLE, "one to a few in published designs"))
     timing: UpdateTiming = Field("pipelined", description="pipelined (lane groups into a latency_cycles pipeline, then the encoder) | grouped (cycles_per_group x ceil(H / lanes) + fixed_cycles)")
-    cycles_per_group: PositiveInt = Field(1, description="grouped timing: cycles per group of `lanes` units")
-    fixed_cycles: NonNegativeInt = Field(0, description="grouped timing: cycles added once per step (extra passes, output)")
+    cycles_per_group: PositiveInt = Field(1, le=L.MAX_PIPELINE_CYCLES, description="grouped timing: cycles per group of `lanes` units" + _upto(L.MAX_PIPELINE_CYCLES, "an on-chip pipeline"))
+    fixed_cycles: NonNegativeInt = Field(0, le=L.MAX_LATENCY_CYCLES, description="grouped timing: cycles added once per step (extra passes, output)" + _upto(L.MAX_LATENCY_CYCLES, "a fixed per-step cost"))
 
 
 class EventScan(_Frozen):
@@ -119,29 +127,36 @@ class EventScan(_Frozen):
     layer-step costs the scan. Off: events are handed to the dispatcher as a list (no scan)."""
 
     enabled: bool = Field(False, description="scan the input and state vectors for fired columns")
-    elements_per_cycle: PositiveInt = Field(1, description="vector elements the scan reads per cycle")
-    start_cycles: NonNegativeInt = Field(0, description="cycles from the phase start to the scan's first read (init)")
-    latency_cycles: NonNegativeInt = Field(0, description="cycles from the scan reading a fired element to the dispatcher seeing it")
-    gap_cycles: NonNegativeInt = Field(0, description="idle scan cycles between the input part and the state part (single stream)")
-    input_pad_multiple: PositiveInt = Field(1, description="the input part is scanned zero-padded to a multiple of this (padded elements never fire)")
-    end_marker_cycles: NonNegativeInt = Field(0, description="a part whose last element did not fire sends a zero-valued end marker costing this many stream / PE cycles (0: no markers)")
+    elements_per_cycle: PositiveInt = Field(1, le=L.MAX_PER_CYCLE, description="vector elements the scan reads per cycle" + _upto(L.MAX_PER_CYCLE, "one to a few in published designs"))
+    start_cycles: NonNegativeInt = Field(0, le=L.MAX_LATENCY_CYCLES, description="cycles from the phase start to the scan's first read (init)" + _upto(L.MAX_LATENCY_CYCLES, "a fixed per-step cost"))
+    latency_cycles: NonNegativeInt = Field(0, le=L.MAX_PIPELINE_CYCLES, description="cycles from the scan reading a fired element to the dispatcher seeing it" + _upto(L.MAX_PIPELINE_CYCLES, "an on-chip pipeline"))
+    gap_cycles: NonNegativeInt = Field(0, le=L.MAX_LATENCY_CYCLES, description="idle scan cycles between the input part and the state part (single stream)" + _upto(L.MAX_LATENCY_CYCLES, "a fixed per-step cost"))
+    input_pad_multiple: PositiveInt = Field(1, le=L.MAX_PAD_MULTIPLE, description="the input part is scanned zero-padded to a multiple of this (padded elements never fire)" + _upto(L.MAX_PAD_MULTIPLE, "one scan line"))
+    end_marker_cycles: NonNegativeInt = Field(0, le=L.MAX_PIPELINE_CYCLES, description="a part whose last element did not fire sends a zero-valued end marker costing this many stream / PE cycles (0: no markers)" + _upto(L.MAX_PIPELINE_CYCLES, "an on-chip pipeline"))
 
 
 class DRAM(_Frozen):
-    bandwidth_bytes_per_cycle: PositiveInt = Field(16, description="sustained bytes per core clock cycle")
-    latency_cycles: NonNegativeInt = Field(100, description="cycles from request to first data")
-    burst_bytes: PowerOfTwo = Field(64, description="transfer granule; reads round up to bursts (power of two)")
+    bandwidth_bytes_per_cycle: PositiveInt = Field(16, le=L.MAX_BANDWIDTH_BYTES_PER_CYCLE, description="sustained bytes per core clock cycle" + _upto(L.MAX_BANDWIDTH_BYTES_PER_CYCLE, "8 HBM3 stacks at a 100 MHz clock"))
+    latency_cycles: NonNegativeInt = Field(100, le=L.MAX_LATENCY_CYCLES, description="cycles from request to first data" + _upto(L.MAX_LATENCY_CYCLES, "DRAM answers in ~100 ns, ~1,000 cycles at 10 GHz"))
+    burst_bytes: PowerOfTwo = Field(64, le=L.MAX_BURST_BYTES, description="transfer granule; reads round up to bursts (power of two)" + _upto(L.MAX_BURST_BYTES, "a DRAM page"))
     issue: StreamIssue = Field("phase_start", description="phase_start (all columns of a phase requested at its start) | on_dispatch (a column is requested when dispatched; bursts chain)")
-    restart_bubble_cycles: NonNegativeInt = Field(0, description="on_dispatch: extra cycles before the first beat of a burst that starts on an idle stream")
+    restart_bubble_cycles: NonNegativeInt = Field(0, le=L.MAX_LATENCY_CYCLES, description="on_dispatch: extra cycles before the first beat of a burst that starts on an idle stream" + _upto(L.MAX_LATENCY_CYCLES, "a DRAM latency"))
     delivery: StreamDelivery = Field("store_and_forward", description="store_and_forward (PEs wait for the whole column) | cut_through (PEs consume beats as they arrive)")
-    stream_efficiency: float = Field(1.0, gt=0, le=1, description="fraction of cycles on which the channel delivers data (1: every cycle)")
+    stream_efficiency: float = Field(1.0, ge=L.MIN_STREAM_EFFICIENCY, le=1, allow_inf_nan=False, description=f"fraction of cycles on which the channel delivers data (1: every cycle); from {L.MIN_STREAM_EFFICIENCY:g} (a beat every 1,000 cycles) to 1, with at most {L.STREAM_EFFICIENCY_DECIMALS} decimals (stream times are computed exactly in 64-bit integers)")
+
+    @field_validator("stream_efficiency")
+    @classmethod
+    def _decimals(cls, v: float) -> float:
+        if Fraction(str(v)).denominator > 10 ** L.STREAM_EFFICIENCY_DECIMALS:
+            raise ValueError(f"must have at most {L.STREAM_EFFICIENCY_DECIMALS} decimals (got {v!r})")
+        return v
 
 
 class ArchConfig(_Frozen):
     """One accelerator design point."""
 
     name: str = Field("unnamed", description="label carried into results")
-    clock_mhz: float = Field(500.0, gt=0, description="core clock frequency")
+    clock_mhz: float = Field(500.0, ge=L.MIN_CLOCK_MHZ, le=L.MAX_CLOCK_MHZ, allow_inf_nan=False, description=f"core clock frequency; finite, from {L.MIN_CLOCK_MHZ:g} (1 kHz) to {L.MAX_CLOCK_MHZ:,.0f} (10 GHz; no CMOS logic clocks above ~6 GHz)")
     precision: Precision = Precision()
     pe: PEArray = PEArray()
     dispatcher: Dispatcher = Dispatcher()
@@ -155,12 +170,12 @@ class ArchConfig(_Frozen):
     dram: DRAM = DRAM()
     phases: Phases = Field("separate", description="separate (input phase, then recurrent phase) | single (one stream per layer-step)")
     bias_column: bool = Field(False, description="fetch the bias as one more weight column on steps where the trace's bias_fires is 1")
-    startup_cycles: NonNegativeInt = Field(0, description="cycles before the first layer-step of a run (reset, configuration)")
+    startup_cycles: NonNegativeInt = Field(0, le=L.MAX_LATENCY_CYCLES, description="cycles before the first layer-step of a run (reset, configuration)" + _upto(L.MAX_LATENCY_CYCLES, "a fixed cost"))
     mapping: Mapping = Field("spatial", description="spatial | temporal")
     skip_activity: bool = Field(True, description="process only active events (False: every input/recurrent column every step)")
     skip_weights: bool = Field(True, description="skip zero weights (False: every row of a fetched column is a MAC)")
     include_decoder: bool = Field(False, description="simulate the tied-embedding decoder fed by last-layer events")
-    energy_table: str = Field("energy/45nm.yaml", description="energy table YAML, relative to this config's folder")
+    energy_table: str = Field("45nm", description="a shipped energy table by name (`45nm`), or a YAML file: a value with a `/` or ending in `.yaml` is a path, relative to this config's folder")
 
     @model_validator(mode="after")
     def _fits(self):
@@ -168,4 +183,10 @@ class ArchConfig(_Frozen):
             raise ValueError(
                 f"event_queue.event_bits ({self.event_queue.event_bits}) must hold at least "
                 f"precision.value_bits ({self.precision.value_bits})")
+        w = self.weight_sram.bank_width_bits
+        for name in ("weight_bits", "index_bits"):
+            bits = getattr(self.precision, name)
+            if bits > w:
+                raise ValueError(f"precision.{name} ({bits}) must fit in one SRAM word: "
+                                 f"weight_sram.bank_width_bits is {w}")
         return self

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from accelsim.config.limits import check_memory, fmt_bytes
 from accelsim.errors import InputError
 from accelsim.io import atomic_write_bytes
 
@@ -244,17 +245,22 @@ class _Checker:
     def fail(self, key: str, what: str) -> None:
         raise InputError(f"{self.source}: {key}: {what}")
 
+    def kind_and_shape(self, key: str, dtype: np.dtype, shape: tuple, kinds: tuple, ndim: int,
+                       length: int | None = None) -> None:
+        """The dtype and shape checks, on an array or on the header of one not read yet."""
+        if dtype.type not in kinds:
+            names = " or ".join(np.dtype(k).name for k in kinds)
+            self.fail(key, f"dtype must be {names} (got {dtype.name})")
+        if len(shape) != ndim:
+            self.fail(key, f"must have {ndim} dimension(s) (got shape {shape})")
+        if length is not None and shape[0] != length:
+            self.fail(key, f"must have {length} entries (got {shape[0]})")
+
     def array(self, arrays: dict, key: str, kinds: tuple, ndim: int, length: int | None = None) -> np.ndarray:
         if key not in arrays:
             self.fail(key, "missing key")
         a = arrays[key]
-        if a.dtype.type not in kinds:
-            names = " or ".join(np.dtype(k).name for k in kinds)
-            self.fail(key, f"dtype must be {names} (got {a.dtype.name})")
-        if a.ndim != ndim:
-            self.fail(key, f"must have {ndim} dimension(s) (got shape {a.shape})")
-        if length is not None and a.shape[0] != length:
-            self.fail(key, f"must have {length} entries (got {a.shape[0]})")
+        self.kind_and_shape(key, a.dtype, a.shape, kinds, ndim, length)
         if a.dtype.kind == "f" and a.size and not np.isfinite(a).all():
             self.fail(key, f"holds {int((~np.isfinite(a)).sum())} NaN/inf value(s); all values must be finite")
         return a
@@ -323,6 +329,73 @@ def _check_layer_keys(arrays: dict, meta: dict, c: _Checker) -> None:
                 c.fail(key, f"unknown key; a version-2 layer key is l{layer}.x_events.{{indptr,indices,values}}, "
                             f"l{layer}.h_events.{{indptr,indices,values}} or l{layer}.bias_fires")
             c.fail(key, "unknown key (see docs/trace-format.md for the keys of a layer)")
+
+
+def _key_spec(key: str, meta: dict) -> tuple[tuple, int, int | None, int] | None:
+    """(dtypes, ndim, exact length or None, most entries) of a key of a trace with this meta;
+    None for a key the format does not have. The bounds come from the dimensions in meta: an
+    nnz-sized array holds at most rows x columns entries, an event array steps x units."""
+    T, V = meta["tokens"], meta["vocab_size"]
+    layers = meta["layers"]
+    m = _LAYER_KEY.match(key)
+    if m:
+        l, rest = int(m.group(1)), m.group(2)
+        if key != f"l{l}.{rest}" or l >= len(layers):
+            return None
+        n_in, H = layers[l]["input_size"], layers[l]["hidden_size"]
+        base, _, part = rest.rpartition(".")
+        sizes = {"weight": (n_in + H, 3 * H), "events": (T, H), "x_events": (T, n_in), "h_events": (T, H)}
+        if base in sizes and part in _GROUP_PARTS:
+            outer, inner = sizes[base]
+            wide = base in V2_GROUPS
+            if part == "indptr":
+                return (np.int64,), 1, outer + 1, outer + 1
+            if part == "indices":
+                return ((np.int64,) if wide else (np.int32,)), 1, None, outer * inner
+            return VALUE_DTYPES, 1, None, outer * inner
+        fixed = {"bias_x": (VALUE_DTYPES, 3 * H), "bias_r": (VALUE_DTYPES, 3 * H),
+                 "threshold": (VALUE_DTYPES, H), V2_BIAS: ((np.uint8,), T)}
+        if rest in fixed:
+            kinds, n = fixed[rest]
+            return kinds, 1, n, n
+        return None
+    E, H_last = layers[0]["input_size"], layers[-1]["hidden_size"]
+    if key == "input.embedding":
+        return VALUE_DTYPES, 2, V, V * E
+    if key == "input.tokens":
+        return (np.int32, np.int64), 1, T, T
+    if key == "decoder.weight.indptr":
+        return (np.int64,), 1, H_last + 1, H_last + 1
+    if key == "decoder.weight.indices":
+        return (np.int32,), 1, None, V * H_last
+    if key == "decoder.weight.values":
+        return VALUE_DTYPES, 1, None, V * H_last
+    if key == "decoder.bias":
+        return VALUE_DTYPES, 1, V, V
+    return None
+
+
+def _ignored_keys(keys, meta: dict, c: _Checker) -> set[str]:
+    """Refuse the keys a trace cannot have; return those to ignore.
+
+    A key of a layer beyond ``meta.layers`` is refused. Any other key the format does not have is
+    refused in a version-2 file; a version-1 file keeps its old meaning (unknown keys ignored),
+    and the loader never reads them."""
+    n_layers = len(meta["layers"])
+    ignored = set()
+    for key in keys:
+        if key == "meta":
+            continue
+        m = _LAYER_KEY.match(key)
+        if m and int(m.group(1)) >= n_layers:
+            c.fail(key, f"belongs to a layer beyond meta.layers ({n_layers} layers)")
+        if _key_spec(key, meta) is not None:
+            continue
+        if meta["version"] < 2:
+            ignored.add(key)
+        else:
+            c.fail(key, "unknown key (see docs/trace-format.md for the keys of a trace)")
+    return ignored
 
 
 def _optional_events(arrays: dict, c: _Checker, base: str, steps: int, size: int, what: str) -> Events | None:
@@ -394,6 +467,7 @@ def trace_from_arrays(arrays: dict, source: str = "<trace>") -> Trace:
     c = _Checker(source)
     meta = _parse_meta(arrays, c)
     _check_layer_keys(arrays, meta, c)
+    _ignored_keys(arrays, meta, c)
     T = meta["tokens"]
     layers = []
     for i, lm in enumerate(meta["layers"]):
@@ -410,9 +484,6 @@ def trace_from_arrays(arrays: dict, source: str = "<trace>") -> Trace:
         bf = _optional_bias_fires(arrays, c, p + V2_BIAS, T)
         layers.append(LayerTrace(n_in, H, CSC(wi, wx, wv, (3 * H, n_in + H)), bx, br, th, Events(ei, ex, ev),
                                  xe, he, bf))
-    extra = [k for k, layer, _ in _layer_keys(arrays) if layer >= len(layers)]
-    if extra:
-        c.fail(extra[0], f"belongs to a layer beyond meta.layers ({len(layers)} layers)")
     V, E = meta["vocab_size"], meta["layers"][0]["input_size"]
     emb = tok = dec = dbias = None
     if "input.embedding" in arrays:
@@ -432,8 +503,81 @@ def trace_from_arrays(arrays: dict, source: str = "<trace>") -> Trace:
     return Trace(meta, tuple(layers), emb, tok, dec, dbias)
 
 
+MAX_META_BYTES = 64 * 2 ** 20   # the JSON of meta; a real one is a few KiB
+
+
+@dataclass(frozen=True)
+class _Member:
+    """One ``.npy`` member of the archive, known from its header only (nothing read yet)."""
+
+    info: zipfile.ZipInfo
+    dtype: np.dtype
+    shape: tuple
+
+    @property
+    def entries(self) -> int:
+        n = 1
+        for d in self.shape:
+            n *= int(d)
+        return n
+
+    @property
+    def nbytes(self) -> int:
+        return self.entries * self.dtype.itemsize
+
+
+def _npy_header(zf: zipfile.ZipFile, info: zipfile.ZipInfo, c: _Checker, key: str) -> _Member:
+    """Read only the ``.npy`` header of a member: its dtype and shape."""
+    with zf.open(info) as f:
+        version = np.lib.format.read_magic(f)
+        if version == (1, 0):
+            shape, fortran, dtype = np.lib.format.read_array_header_1_0(f)
+        elif version in ((2, 0), (3, 0)):
+            shape, fortran, dtype = np.lib.format.read_array_header_2_0(f)
+        else:  # pragma: no cover - read_magic accepts only the versions above
+            c.fail(key, f"not a valid .npz trace (unsupported .npy version {version})")
+        header = f.tell()
+    if dtype.hasobject:
+        c.fail(key, "holds a Python object array; refused (traces must not need unpickling; store "
+                    "numeric arrays and a JSON string)")
+    member = _Member(info, dtype, tuple(int(d) for d in shape))
+    if header + member.nbytes > info.file_size:
+        c.fail(key, f"truncated: its header declares shape {member.shape} ({member.nbytes:,} bytes of "
+                    f"{dtype.name}), the archive member holds {max(info.file_size - header, 0):,} bytes")
+    return member
+
+
+def _read_member(zf: zipfile.ZipFile, member: _Member) -> np.ndarray:
+    with zf.open(member.info) as f:
+        return np.lib.format.read_array(f, allow_pickle=False)
+
+
+def _check_declared(members: dict[str, _Member], meta: dict, c: _Checker, source: str) -> None:
+    """Before any array is read: every key's declared size within what the trace's dimensions
+    allow, and all of them within the memory available."""
+    for key, m in members.items():
+        if key == "meta":
+            continue
+        kinds, ndim, length, most = _key_spec(key, meta)
+        if m.entries > most:
+            c.kind_and_shape(key, m.dtype, m.shape, kinds, ndim, length)
+            c.fail(key, f"declares shape {m.shape} ({m.entries:,} entries); a trace of these dimensions "
+                        f"(meta.layers, tokens, vocab_size) has at most {most:,}; refused without reading it")
+    total = sum(m.nbytes for m in members.values())
+    # the arrays, and as much again for the validation's temporaries
+    check_memory(2 * total, f"{source}: loading this trace ({fmt_bytes(total)} of arrays)")
+
+
+def _first_line(e: BaseException) -> str:
+    return (str(e).strip().splitlines() or [type(e).__name__])[0]
+
+
 def load_trace(path: str | os.PathLike) -> Trace:
-    """Read, validate and identify (SHA-256 of the bytes) a v1 or v2 trace. Never unpickles."""
+    """Read, validate and identify (SHA-256 of the bytes) a v1 or v2 trace. Never unpickles.
+
+    The ``.npy`` headers are read first: a key the format does not have is refused (ignored in a
+    version-1 file) and a declared size beyond the trace's dimensions or the memory available is
+    refused, all before any array is read."""
     path = Path(path)
     try:
         data = path.read_bytes()
@@ -446,21 +590,48 @@ def load_trace(path: str | os.PathLike) -> Trace:
     digest = hashlib.sha256(data).hexdigest()
     if not data.startswith(b"PK"):
         raise InputError(f"{path}: not a .npz archive (a trace is a zip of .npy arrays; see docs/trace-format.md)")
-    arrays: dict[str, np.ndarray] = {}
+    c = _Checker(str(path))
     key = "(archive)"
     try:
-        with np.load(io.BytesIO(data), allow_pickle=False) as z:
-            for key in z.files:
-                arrays[key] = z[key]
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            infos: dict[str, zipfile.ZipInfo] = {}
+            for info in zf.infolist():
+                key = info.filename[:-4] if info.filename.endswith(".npy") else info.filename
+                if key in infos:
+                    c.fail(key, "appears twice in the archive")
+                infos[key] = info
+            key = "meta"
+            if "meta" not in infos:
+                c.fail("meta", "missing key; is this an accelsim trace?")
+            m = _npy_header(zf, infos["meta"], c, "meta")
+            if m.shape != () or m.dtype.kind not in "US":
+                c.fail("meta", f"must be a 0-d string array holding JSON (got dtype {m.dtype.name}, shape {m.shape})")
+            if m.nbytes > MAX_META_BYTES:
+                c.fail("meta", f"declares {m.nbytes:,} bytes; the JSON of a trace's meta is at most "
+                               f"{MAX_META_BYTES:,}; refused without reading it")
+            arrays: dict[str, np.ndarray] = {"meta": _read_member(zf, m)}
+            meta = _parse_meta(arrays, c)
+            _check_layer_keys(infos, meta, c)
+            ignored = _ignored_keys(infos, meta, c)
+            members = {"meta": m}
+            for key, info in infos.items():
+                if key not in ignored and key != "meta":
+                    members[key] = _npy_header(zf, info, c, key)
+            _check_declared(members, meta, c, str(path))
+            for key, m in members.items():
+                if key != "meta":
+                    arrays[key] = _read_member(zf, m)
+    except InputError:
+        raise
     except ValueError as e:
         if "allow_pickle" in str(e) or "Object arrays" in str(e):
             raise InputError(f"{path}: {key}: holds a Python object array; refused (traces must not "
                              f"need unpickling; store numeric arrays and a JSON string)") from None
-        raise InputError(f"{path}: {key}: not a valid .npz trace ({str(e).splitlines()[0]})") from None
+        raise InputError(f"{path}: {key}: not a valid .npz trace ({_first_line(e)})") from None
     except (zipfile.BadZipFile, OSError, EOFError, KeyError, zipfile.LargeZipFile) as e:
-        raise InputError(f"{path}: {key}: truncated or corrupt .npz ({str(e).splitlines()[0] or type(e).__name__})") from None
+        raise InputError(f"{path}: {key}: truncated or corrupt .npz ({_first_line(e)})") from None
     except Exception as e:  # zlib.error and friends from a damaged member
-        raise InputError(f"{path}: {key}: truncated or corrupt .npz ({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''})") from None
+        raise InputError(f"{path}: {key}: truncated or corrupt .npz ({type(e).__name__}: {_first_line(e)})") from None
     trace = trace_from_arrays(arrays, str(path))
     return replace(trace, path=str(path), sha256=digest)
 

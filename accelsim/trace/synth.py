@@ -27,6 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from accelsim.config.limits import check_memory
 from accelsim.errors import InputError
 from accelsim.trace.format import CSC, Events, LayerTrace, Trace, make_meta
 
@@ -235,8 +236,16 @@ def synthesize(layers=PAPER_LAYERS, tokens: int = 10000, weight_sparsity=0.8, ac
             as_ = None
         else:
             as_ = _per_layer("activity-sparsity", activity_sparsity, L)
-    rng = np.random.default_rng(seed)
     T = int(tokens)
+    if delta:
+        fired = list(zip(xa, ha))
+    else:  # calibrated rates without a target sparsity: count every unit as firing
+        fired = [(0.0, 1.0)] * L if as_ is None else [(0.0, 1.0 - a) for a in as_]
+    need = synth_memory_bytes(sizes, T, ws, fired, vocab_size, embedding, decoder, delta,
+                              np.dtype(value_dtype).itemsize)
+    check_memory(need, f"synthesising a trace of layers {','.join(map(str, sizes))} over {T:,} tokens",
+                 "use smaller layers, fewer tokens or a smaller vocabulary")
+    rng = np.random.default_rng(seed)
     out_layers = []
     achieved_as, achieved_ws, persist = [], [], []
     achieved_x, achieved_h = [], []
@@ -292,6 +301,43 @@ def synthesize(layers=PAPER_LAYERS, tokens: int = 10000, weight_sparsity=0.8, ac
     meta = make_meta([(sizes[l], sizes[l + 1]) for l in range(L)], vocab_size, T, {"synthetic": synthetic},
                      achieved_activity_sparsity=achieved_as, achieved_weight_sparsity=achieved_ws, **extra)
     return Trace(meta, tuple(out_layers), emb, tok, dec, None)
+
+
+def synth_memory_bytes(sizes: list[int], tokens: int, weight_sparsity: list[float],
+                       fired: list[tuple[float, float]], vocab_size: int, embedding: bool,
+                       decoder: bool, delta: bool, value_bytes: int) -> int:
+    """Bytes :func:`synthesize` (and writing its result) needs at its peak, from the sizes alone.
+
+    Per layer, while it is made: the dense 3H x (n_in + H) gate matrix with its pruning masks and
+    copies (about 26 bytes per entry, plus 32 per kept weight), or the T x units firing grid (6
+    bytes per cell, plus 40 per event); freed before the next layer. Kept: the CSC weights and
+    the events (and, to write the file, as much again). ``fired``: per layer the fraction of
+    (input, recurrent) columns that fire per step (EGRU: (0, activity))."""
+    T = int(tokens)
+    kept = 0
+    transient = 0
+    for l in range(len(sizes) - 1):
+        n_in, H = sizes[l], sizes[l + 1]
+        cells = 3 * H * (n_in + H)
+        nnz = int(cells * (1.0 - weight_sparsity[l])) + 1
+        x, h = fired[l]
+        if delta:
+            events = int(T * (n_in * x + 2 * H * h)) + 1
+            grid = T * (n_in + 2 * H)
+        else:
+            events = int(T * H * h) + 1
+            grid = T * H
+        kept += nnz * (4 + value_bytes) + (n_in + H + 1) * 8 + 7 * H * value_bytes \
+            + events * (8 + value_bytes) + 3 * (T + 1) * 8
+        transient = max(transient, cells * 26 + nnz * 32, grid * 6 + events * 40)
+    if embedding or decoder:
+        ve = vocab_size * sizes[0]
+        kept += ve * value_bytes + T * 4
+        transient = max(transient, ve * 10)
+        if decoder:
+            kept += ve * (4 + value_bytes)
+            transient = max(transient, ve * 34)
+    return 2 * kept + transient
 
 
 def _egru_layer(n_in, H, weight, bias_x, bias_r, threshold, act_sparsity, calib, l, L, rate_sigma,

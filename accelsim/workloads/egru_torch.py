@@ -1,6 +1,6 @@
 """The EGRU language model in PyTorch (training side; needs the optional ``train`` extra).
 
-Forward pass exactly as in the product brief (cuDNN-style GRU, gates ordered [z | r | g])::
+The forward pass (cuDNN-style GRU, gates ordered [z | r | g])::
 
     Wx_t = W x_t + b_x ;  Rh_t = R y_{t-1} + b_r          (recurrence uses the sparse events y)
     z = sigmoid(Wx[z] + Rh[z]) ; r = sigmoid(Wx[r] + Rh[r])

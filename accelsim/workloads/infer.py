@@ -1,4 +1,4 @@
-"""Torch-free EGRU inference (NumPy + Numba) of the brief's equations, producing v1 traces.
+"""Torch-free EGRU inference (NumPy + Numba) of the EGRU equations, producing v1 traces.
 
 One token at a time, batch 1, the state carried across the whole split (the standard PTB test
 setting). The work is event-driven like the hardware: layer l's input and recurrent projections

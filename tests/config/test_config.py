@@ -62,7 +62,7 @@ def test_configs_are_frozen():
     ({"weight_format": "coo"}, "weight_format: unknown value; expected one of 'dense', 'csc' or 'bitmap' (got 'coo')"),
     ({"mapping": "diagonal"}, "mapping: unknown value; expected one of 'spatial' or 'temporal'"),  # enum
     ({"skip_weights": "yes"}, "skip_weights: input should be a valid boolean (got 'yes')"),
-    ({"clock_mhz": 0}, "clock_mhz: input should be greater than 0 (got 0)"),
+    ({"clock_mhz": 0}, "clock_mhz: input should be greater than or equal to 0.001 (got 0)"),
 ])
 def test_bad_config_fields_give_one_line_naming_file_and_field(data, expect):
     with pytest.raises(InputError) as e:
