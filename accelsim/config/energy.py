@@ -31,13 +31,11 @@ class EnergyTable(_Frozen):
 
     name: str
     source: str = Field(description="citation of where the numbers come from")
-    technology_nm: Annotated[int, Field(gt=0)]
     arithmetic: dict[str, ArithmeticEnergy]
     sram_read: list[SRAMPoint] = Field(description="64-bit read energy by SRAM (bank) size; interpolated log-log")
-    sram_write_factor: NonNegFloat = Field(1.0, description="write energy as a multiple of read energy")
     register_access_64b_pj: NonNegFloat = Field(description="64-bit access to a small register file / FIFO")
     dram_read_64b_pj: NonNegFloat = Field(description="DRAM energy per 64 bits read")
-    nonlinearity_pj: NonNegFloat = Field(description="one sigmoid/tanh evaluation (LUT lookup)")
+    nonlinearity_pj: NonNegFloat = Field(description="one sigmoid/tanh evaluation by a LUT lookup (update_unit.nonlinearity: lut)")
     compare_pj: NonNegFloat = Field(description="one threshold compare")
     leakage_pj_per_cycle: NonNegFloat = Field(description="static energy of the whole chip per clock cycle")
 

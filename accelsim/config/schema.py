@@ -114,7 +114,7 @@ class EventQueue(_Frozen):
 class UpdateUnit(_Frozen):
     lanes: PositiveInt = Field(16, le=L.MAX_UPDATE_LANES, description="units updated per cycle (U)" + _upto(L.MAX_UPDATE_LANES, "one per unit of the widest layers in use"))
     latency_cycles: PositiveInt = Field(4, le=L.MAX_PIPELINE_CYCLES, description="pipeline depth: gates, state, compare, reset" + _upto(L.MAX_PIPELINE_CYCLES, "an on-chip pipeline"))
-    nonlinearity: Nonlinearity = Field("lut", description="sigmoid/tanh implementation")
+    nonlinearity: Nonlinearity = Field("lut", description="sigmoid/tanh implementation, priced in energy: lut (one table read, the energy table's nonlinearity_pj) | pwl (piecewise-linear: a segment compare, a multiply and an add at accumulator width)")
     encoder_events_per_cycle: PositiveInt = Field(1, le=L.MAX_PER_CYCLE, description="events the encoder emits per cycle" + _upto(L.MAX_PER_CYCLE, "one to a few in published designs"))
     timing: UpdateTiming = Field("pipelined", description="pipelined (lane groups into a latency_cycles pipeline, then the encoder) | grouped (cycles_per_group x ceil(H / lanes) + fixed_cycles)")
     cycles_per_group: PositiveInt = Field(1, le=L.MAX_PIPELINE_CYCLES, description="grouped timing: cycles per group of `lanes` units" + _upto(L.MAX_PIPELINE_CYCLES, "an on-chip pipeline"))

@@ -8,7 +8,9 @@ Components (every one is ``count x pJ per action``; ``total`` is their sum, in t
   (``capacity_bytes / banks``, interpolated log-log in the table, clamped at its ends);
 - ``dram``: bytes x 8 / 64 x the DRAM energy per 64 bits;
 - ``update``: per unit and step 3 nonlinearities, 3 multiplies and 12 adds at accumulator width,
-  one threshold compare;
+  one threshold compare; a nonlinearity is one LUT read (``nonlinearity_pj``) with
+  ``update_unit.nonlinearity: lut``, or a segment compare plus a multiply and an add at
+  accumulator width with ``pwl`` (piecewise-linear);
 - ``event_queue``: a write and a read of ``event_bits`` per event pushed (register file);
 - ``leakage``: cycles x leakage per cycle (whole chip; not split per layer).
 
@@ -71,7 +73,12 @@ def price(counts: dict, config: ArchConfig, table: EnergyTable, *, cycles: int |
         arithmetic_pj(table, fmt, "add", p.accumulator_bits)
     reg = table.register_access_64b_pj / 64.0
     bank_pj = sram_read_64b_pj(table, config.weight_sram.capacity_bytes / config.weight_sram.banks) / 64.0
-    upd = (update_unit.NONLINEARITIES_PER_UNIT * table.nonlinearity_pj
+    if config.update_unit.nonlinearity == "lut":
+        nonlin = table.nonlinearity_pj
+    else:  # piecewise-linear: a compare selects the segment, then slope x value + offset
+        nonlin = (table.compare_pj + arithmetic_pj(table, fmt, "mult", p.accumulator_bits)
+                  + arithmetic_pj(table, fmt, "add", p.accumulator_bits))
+    upd = (update_unit.NONLINEARITIES_PER_UNIT * nonlin
            + update_unit.MULTS_PER_UNIT * arithmetic_pj(table, fmt, "mult", p.accumulator_bits)
            + update_unit.ADDS_PER_UNIT * arithmetic_pj(table, fmt, "add", p.accumulator_bits)
            + update_unit.COMPARES_PER_UNIT * table.compare_pj)

@@ -34,7 +34,6 @@ TABLE_45NM = load_energy_table(REPO / "configs" / "energy" / "45nm.yaml")
 TABLE_ALT = EnergyTable(
     name="alt-test",
     source="test table: arbitrary distinct prices",
-    technology_nm=7,
     arithmetic={"int4": {"add_pj": 0.0173, "mult_pj": 0.0911},
                 "int16": {"add_pj": 0.0577, "mult_pj": 0.613},
                 "int64": {"add_pj": 0.251, "mult_pj": 9.71},
@@ -43,7 +42,6 @@ TABLE_ALT = EnergyTable(
     sram_read=[{"size_bytes": 3000, "read_64b_pj": 4.3},
                {"size_bytes": 300_000, "read_64b_pj": 27.1},
                {"size_bytes": 700_000, "read_64b_pj": 61.7}],
-    sram_write_factor=1.9,                   # no SRAM writes are counted: must not matter
     register_access_64b_pj=0.731,
     dram_read_64b_pj=1733.0,
     nonlinearity_pj=1.39,
@@ -140,7 +138,11 @@ def ref_price(counts, cfg, table, cycles=None):
         "sram_metadata": counts["sram_metadata"] / 64 * bank,
         "dram": counts["dram_read_bytes"] * 8 / 64 * table.dram_read_64b_pj,
         "update": counts["unit_updates"] * (
-            UPDATE_NONLIN * table.nonlinearity_pj
+            UPDATE_NONLIN * (table.nonlinearity_pj if cfg.update_unit.nonlinearity == "lut" else
+                             # piecewise-linear: pick the segment (a compare), then slope x + offset
+                             table.compare_pj
+                             + mult_pj(table, fmt, p.accumulator_bits, p.accumulator_bits)
+                             + add_pj(table, fmt, p.accumulator_bits))
             + UPDATE_MULTS * mult_pj(table, fmt, p.accumulator_bits, p.accumulator_bits)
             + UPDATE_ADDS * add_pj(table, fmt, p.accumulator_bits)
             + UPDATE_COMPARES * table.compare_pj),

@@ -37,6 +37,7 @@ def small_configs(draw, nested=None, **fixed):
         "weight_storage": draw(st.sampled_from(["sram", "dram"])),
         "event_queue": {"depth": draw(st.integers(1, 8)), "event_bits": 32},
         "update_unit": {"lanes": draw(st.integers(1, 4)), "latency_cycles": draw(st.integers(1, 3)),
+                        "nonlinearity": draw(st.sampled_from(["lut", "pwl"])),
                         "encoder_events_per_cycle": draw(st.integers(1, 2)),
                         "timing": draw(st.sampled_from(["pipelined", "grouped"])),
                         "cycles_per_group": draw(st.integers(1, 3)),
