@@ -1,12 +1,31 @@
 """Design-space sweeps: spec -> design points -> executor (local processes or Dask) -> results store.
 
-``spec`` expands a YAML sweep spec into validated design points; ``traces`` prepares their trace
-files (synthetic ones cached by content); ``worker`` runs one point in a long-lived worker;
-``executors`` decides where; ``store`` persists each finished point (SQLite, WAL); ``progress``
-draws the bar; ``run`` ties them together and is the Python API.
+``spec`` validates a YAML sweep spec and makes its design points one at a time; ``traces``
+prepares their trace files (generated ones cached by content); ``worker`` runs one point in a
+long-lived worker; ``executors`` decides where; ``store`` persists each finished point (SQLite,
+WAL); ``lock`` keeps one sweep per results folder; ``progress`` draws the bar; ``run`` ties them
+together and is the Python API. ``keys`` holds the identities shared by the coordinator and the
+workers. The names below are imported on first use, so a worker process that imports
+``accelsim.sweep.worker`` loads none of the coordinator's machinery.
 """
 
-from accelsim.sweep.run import dry_run, export_results, load_results, run_sweep
-from accelsim.sweep.spec import DesignPoint, SweepSpec, load_spec
+from __future__ import annotations
 
-__all__ = ["DesignPoint", "SweepSpec", "dry_run", "export_results", "load_results", "load_spec", "run_sweep"]
+import importlib
+
+_EXPORTS = {"DesignPoint": "spec", "SweepSpec": "spec", "load_spec": "spec",
+            "dry_run": "run", "export_results": "run", "load_results": "run", "run_sweep": "run"}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(f"accelsim.sweep.{_EXPORTS[name]}"), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'accelsim.sweep' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(list(globals()) + list(_EXPORTS))

@@ -7,8 +7,11 @@ once per sweep and reused for every point (Numba's compile cache is loaded once 
 
 from __future__ import annotations
 
+import asyncio
 import concurrent.futures as cf
 import multiprocessing
+import re
+import socket
 from typing import Callable, Iterable, Iterator
 
 from accelsim.errors import InputError
@@ -92,6 +95,56 @@ class LocalExecutor:
             fill()
 
 
+SCHEDULER_SCHEMES = ("tcp", "tls", "ws", "wss", "ucx")
+_ADDRESS = re.compile(r"(?:(?P<scheme>[a-z]+)://)?(?P<host>\[[0-9A-Fa-f:.]+\]|[^\s:/\[\]]+):(?P<port>\d{1,5})/?")
+
+
+def parse_scheduler_address(address: str) -> tuple[str, str, int]:
+    """``tcp://HOST:PORT`` (or ``HOST:PORT``, or tls/ws/wss/ucx) -> (scheme, host, port); no network."""
+    m = _ADDRESS.fullmatch(address or "")
+    scheme = (m.group("scheme") or "tcp") if m else None
+    if m is None or scheme not in SCHEDULER_SCHEMES or not 0 < int(m.group("port")) < 65536:
+        raise InputError(f"--scheduler {address}: not a Dask scheduler address; expected tcp://HOST:PORT "
+                         f"(e.g. tcp://127.0.0.1:8786)")
+    return scheme, m.group("host").strip("[]"), int(m.group("port"))
+
+
+def _quiet_client_class():
+    """Dask's Client, except that one whose connection failed is marked closed at once: the plain
+    one tries to close itself again when collected, waits twice the timeout and prints an
+    "Exception ignored" traceback."""
+    from distributed import Client
+
+    class _Client(Client):
+        def start(self, **kwargs):
+            try:
+                return super().start(**kwargs)
+            except BaseException:
+                self.status = "closed"
+                runner = getattr(self, "_loop_runner", None)
+                if runner is not None:
+                    try:
+                        runner.stop()
+                    except Exception:  # noqa: BLE001 - best effort; the error below is what counts
+                        pass
+                raise
+
+    return _Client
+
+
+def _handshake(address: str, timeout_s: float) -> None:
+    """Connect to ``address`` with Dask's comm layer and complete its handshake within
+    ``timeout_s`` (on a loop of its own, in a thread: callable from inside a running loop too)."""
+    from distributed.comm import connect
+
+    async def go():
+        comm = await asyncio.wait_for(connect(address, timeout=timeout_s), timeout_s)
+        await comm.close()
+
+    with cf.ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, go()).result()
+
+
 class DaskExecutor:
     """An existing Dask distributed cluster at ``address`` (``tcp://host:port``).
 
@@ -101,22 +154,44 @@ class DaskExecutor:
 
     name = "dask"
 
-    def __init__(self, address: str, connect_timeout_s: float = 10.0):
+    def __init__(self, address: str, connect_timeout_s: float = 5.0):
+        self.scheme, self.host, self.port = parse_scheduler_address(address)
+        if not connect_timeout_s > 0:
+            raise InputError(f"--connect-timeout: must be > 0 seconds (got {connect_timeout_s:g})")
         self.address = address
         self.connect_timeout_s = connect_timeout_s
         self.client = None
 
+    def _unreachable(self, why: str) -> InputError:
+        return InputError(f"--scheduler {self.address}: cannot reach a Dask scheduler within "
+                          f"{self.connect_timeout_s:g} s ({why})")
+
     def __enter__(self):
         try:
-            from distributed import Client
+            client_class = _quiet_client_class()
         except ImportError:
             raise InputError("--scheduler needs Dask distributed: pip install 'accelsim[dist]'") from None
-        try:
-            self.client = Client(self.address, timeout=self.connect_timeout_s, set_as_default=False)
-        except (OSError, TimeoutError, ValueError) as e:
+        if self.scheme != "ucx":  # is anything listening there? (answers at once for a closed port)
+            try:
+                socket.create_connection((self.host, self.port), timeout=self.connect_timeout_s).close()
+            except socket.gaierror as e:
+                raise self._unreachable(f"unknown host {self.host}: {e.strerror or e}") from None
+            except (socket.timeout, TimeoutError):
+                raise self._unreachable("no answer") from None
+            except OSError as e:
+                raise self._unreachable(e.strerror or type(e).__name__) from None
+        try:  # does it answer as a Dask scheduler? (Dask's own connect waits for that answer forever)
+            _handshake(self.address, self.connect_timeout_s)
+        except (asyncio.TimeoutError, TimeoutError):
+            raise self._unreachable("it accepts connections but does not answer as a Dask scheduler") from None
+        except Exception as e:  # noqa: BLE001 - whatever Dask raises, the user gets one line
             msg = " ".join(str(e).split())[:200]
-            raise InputError(f"--scheduler {self.address}: cannot reach a Dask scheduler within "
-                             f"{self.connect_timeout_s:g} s ({type(e).__name__}: {msg})") from None
+            raise self._unreachable(f"{type(e).__name__}: {msg}" if msg else type(e).__name__) from None
+        try:
+            self.client = client_class(self.address, timeout=self.connect_timeout_s, set_as_default=False)
+        except Exception as e:  # noqa: BLE001 - whatever Dask raises, the user gets one line
+            msg = " ".join(str(e).split())[:200]
+            raise self._unreachable(f"{type(e).__name__}: {msg}" if msg else type(e).__name__) from None
         n = len(self.client.scheduler_info().get("workers", {}))
         self.workers = max(n, 1)
         self.window = 2 * self.workers
@@ -161,7 +236,8 @@ class DaskExecutor:
                 yield row
 
 
-def make_executor(workers: int | None, scheduler: str | None, connect_timeout_s: float = 10.0):
+def make_executor(workers: int | None, scheduler: str | None, connect_timeout_s: float = 5.0):
+    """The executor for ``--workers`` / ``--scheduler`` (checked here; nothing starts until ``with``)."""
     if scheduler:
         return DaskExecutor(scheduler, connect_timeout_s)
     if workers is None:

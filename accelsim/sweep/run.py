@@ -5,25 +5,33 @@ Python API::
     from accelsim.sweep import run_sweep, load_results
     df = run_sweep("configs/sweeps/paper.yaml", "runs/paper", workers=2)   # a pandas DataFrame
     df = load_results("runs/paper")                                        # read back, no running
+
+Everything that can be refused is refused before anything is written or started: the spec and
+every design point, the output folder, the scheduler address, workloads that cannot be read or
+made (a missing PTB folder, trace or model file), a folder that holds another sweep or another
+version of this one, a folder another sweep is writing into (``<out>/.lock``).
 """
 
 from __future__ import annotations
 
 import functools
-import hashlib
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 import pandas as pd
 
-from accelsim.config import config_from_dict, energy_table_path, load_energy_table
+from accelsim.config import energy_table_path, load_energy_table
 from accelsim.errors import InputError
+from accelsim.io import check_output_dir, file_sha256
+from accelsim.sweep import lock as _lock
 from accelsim.sweep.executors import make_executor
+from accelsim.sweep.keys import canonical_json, point_key, simulator_sha256  # noqa: F401 - re-exported
 from accelsim.sweep.progress import SweepProgress
-from accelsim.sweep.spec import DesignPoint, SweepSpec, canonical_json, load_spec, sha256_text
-from accelsim.sweep.store import ResultsStore
-from accelsim.io import file_sha256
+from accelsim.sweep.spec import DesignPoint, SweepSpec, load_spec
+from accelsim.sweep.store import ResultsStore, archive_store, spec_mismatch, store_path, stored_meta
 from accelsim.sweep.traces import generated_path
 from accelsim.sweep.worker import prepare_trace, run_point
 
@@ -35,63 +43,64 @@ class SweepSummary:
     name: str
     points: int          # design points in the spec
     unique: int          # distinct keys among them (identical simulations run once)
-    skipped: int         # already in the store
+    skipped: int         # already in the store (carried over ones included)
     ran: int
     failed: int          # failed in this run
     elapsed_s: float
     executor: str
     workers: int
+    carried: int = 0     # finished simulations copied from the archived store (--force-new)
+    archived: str | None = None   # where --force-new moved the previous store
 
 
-# The code that turns (config, trace, energy table) into a result: a change here is a different
-# simulator, so its hash is part of every key and stored results never go stale silently.
-SIMULATOR_SOURCES = ("engine", "units", "energy", "result.py")
-
-
-@functools.lru_cache(maxsize=1)
-def simulator_sha256() -> str:
-    root = Path(__file__).resolve().parents[1]
-    h = hashlib.sha256()
-    for name in SIMULATOR_SOURCES:
-        p = root / name
-        for f in sorted(p.rglob("*.py")) if p.is_dir() else ([p] if p.is_file() else []):
-            h.update(f.relative_to(root).as_posix().encode() + b"\0" + f.read_bytes() + b"\0")
-    return h.hexdigest()
-
-
-def point_key(config: dict, trace_sha256: str, energy_sha256: str, tokens: int | None, baseline: bool) -> str:
-    """The identity of a simulation: resolved config + trace hash (+ energy table, run options and
-    the simulator's own source)."""
-    return sha256_text(canonical_json({"config": config, "trace_sha256": trace_sha256,
-                                       "energy_table_sha256": energy_sha256, "tokens": tokens,
-                                       "baseline": bool(baseline), "simulator_sha256": simulator_sha256()}))
+def _spec(spec: str | Path | SweepSpec, ptb=None) -> SweepSpec:
+    return spec if isinstance(spec, SweepSpec) else load_spec(spec, ptb=ptb, check_points=False)
 
 
 def _energy_for(point: DesignPoint, cache: dict) -> tuple[str, str]:
-    ck = (point.config_source, point.config["energy_table"])
+    ck = (point.config_source, point.arch.energy_table)
     if ck not in cache:
-        cfg = config_from_dict(point.config, point.config_source)
-        path = energy_table_path(cfg, point.config_source)
+        path = energy_table_path(point.arch, point.config_source)
         load_energy_table(path)  # InputError now, not one error row per point later
         cache[ck] = (str(path.resolve()), file_sha256(path))
     return cache[ck]
 
 
-def _trace_files(spec: SweepSpec, cache_dir: Path, executor=None, progress: bool | None = None) -> dict:
-    """Workload -> (path, sha256). Generated traces are made (on the executor) if missing."""
-    out: dict = {}
+def _plan(spec: SweepSpec, cache_dir: Path) -> tuple[dict, dict]:
+    """One pass over the design points (each config validated; nothing written): workload ->
+    trace path, and the generated traces still to make (path -> what makes it)."""
+    paths: dict[str, str] = {}
     missing: dict[str, dict] = {}
-    hashes: dict[str, str] = {}
-    for p in spec.points:
+    for p in spec.iter_points():
         w = p.workload
+        ident = w.ident
+        if ident in paths:
+            continue
         if w.is_generated:
             path = str(generated_path(cache_dir, w).resolve())
             if not Path(path).is_file():
                 missing[path] = {"synth": w.synth} if w.is_synthetic else {"egru": w.egru}
-            out[w.ident] = path
+            paths[ident] = path
         else:
-            out[w.ident] = w.path
-    if missing and executor is not None:  # without one (dry run) missing traces stay unhashed
+            paths[ident] = w.path
+    return paths, missing
+
+
+def _check_ptb_content(missing: dict) -> None:
+    """The PTB folders of EGRU traces still to make are read and checked once, here, before any
+    trace is made (a wrong folder fails now, not after the synthetic traces)."""
+    folders = {params["egru"].get("ptb") for params in missing.values() if "egru" in params}
+    if folders:
+        from accelsim.workloads.ptb import load_ptb
+
+        for folder in folders:
+            load_ptb(folder)
+
+
+def _make_traces(spec: SweepSpec, paths: dict, missing: dict, cache_dir: Path, executor, progress) -> dict:
+    """Generate the missing traces on the executor; workload ident -> (path, sha256)."""
+    hashes: dict[str, str] = {}
+    if missing:
         cache_dir.mkdir(parents=True, exist_ok=True)
         with SweepProgress(len(missing), enabled=progress, label="generating traces") as bar:
             for path, sha, err in executor.imap_unordered(_prepare_item, list(missing.items())):
@@ -100,12 +109,19 @@ def _trace_files(spec: SweepSpec, cache_dir: Path, executor=None, progress: bool
                     raise InputError(f"{spec.path}: workload {what}: {err}")
                 hashes[path] = sha
                 bar.advance(True)
-    result = {}
-    for w, path in out.items():
+    out = {}
+    for ident, path in paths.items():
         if path not in hashes and Path(path).is_file():
             hashes[path] = file_sha256(path)
-        result[w] = (path, hashes.get(path))
-    return result
+        out[ident] = (path, hashes.get(path))
+    return out
+
+
+def _trace_files(spec: SweepSpec, cache_dir: Path, executor=None, progress: bool | None = None) -> dict:
+    """Workload -> (path, sha256). Generated traces are made (on the executor) if missing; without
+    an executor missing traces stay unhashed (sha256 None)."""
+    paths, missing = _plan(spec, cache_dir)
+    return _make_traces(spec, paths, missing if executor is not None else {}, cache_dir, executor, progress)
 
 
 def _prepare_item(item):
@@ -113,23 +129,27 @@ def _prepare_item(item):
     return prepare_trace(params, path)
 
 
+def _member_params(p: DesignPoint) -> str:
+    params = dict(p.params)
+    if p.workload.is_synthetic:
+        params.update({f"workload.{k}": v for k, v in p.workload.synth.items() if f"workload.{k}" not in params})
+    elif p.workload.egru is not None:
+        e = p.workload.egru
+        params.update({"workload.model": Path(e["model"]).stem, "workload.split": e["split"],
+                       "workload.start": e["start"], "workload.tokens": e["tokens"]})
+    return canonical_json(params)
+
+
 def _tasks(spec: SweepSpec, traces: dict) -> tuple[list[dict], list[dict]]:
     """(simulations to store, one per distinct key; design points, each naming its key)."""
     energy: dict = {}
     tasks, members, seen = [], [], set()
-    for p in spec.points:
+    for p in spec.iter_points():
         tpath, tsha = traces[p.workload.ident]
         epath, esha = _energy_for(p, energy)
         key = point_key(p.config, tsha, esha, p.tokens, p.baseline) if tsha else None
-        params = dict(p.params)
-        if p.workload.is_synthetic:
-            params.update({f"workload.{k}": v for k, v in p.workload.synth.items() if f"workload.{k}" not in params})
-        elif p.workload.egru is not None:
-            e = p.workload.egru
-            params.update({"workload.model": Path(e["model"]).stem, "workload.split": e["split"],
-                           "workload.start": e["start"], "workload.tokens": e["tokens"]})
         members.append({"idx": p.index, "part": p.part, "workload": p.workload.name, "key": key,
-                        "params": canonical_json(params), "label": p.label()})
+                        "params": _member_params(p), "label": p.label()})
         if key is not None:
             if key in seen:
                 continue
@@ -142,51 +162,131 @@ def _tasks(spec: SweepSpec, traces: dict) -> tuple[list[dict], list[dict]]:
     return tasks, members
 
 
-def dry_run(spec_path: str | Path, out_dir: str | Path | None = None) -> pd.DataFrame:
-    """The expanded design points (nothing runs, nothing is written); ``status`` from a store if any."""
-    spec = load_spec(spec_path)
+# ----------------------------------------------------------------------------------------------
+# dry run: streamed, constant memory
+
+
+DRY_RUN_COLUMNS = ("idx", "part", "point", "key", "status")
+
+
+def iter_dry_run(spec: str | Path | SweepSpec, out_dir: str | Path | None = None, ptb=None) -> Iterator[dict]:
+    """The design points one at a time (nothing runs, nothing is written), each with its status in
+    ``out_dir``'s store: ``done``, ``failed``, ``todo``, ``todo (trace to generate)``, or
+    ``unreachable`` (its workload cannot be read or made: see :meth:`SweepSpec.unreachable`).
+    Keys are shown when ``out_dir`` holds a store (they need every point's trace hash)."""
+    spec = _spec(spec, ptb)
+    unreachable = {name for name, _ in spec.unreachable()}
+    store = None
+    if out_dir is not None and store_path(out_dir).is_file():
+        meta = stored_meta(out_dir)
+        if meta is not None and meta.get("name") in (None, spec.name):
+            store = ResultsStore(out_dir, create=False)
     cache = Path(out_dir) / TRACE_CACHE_DIR if out_dir else Path(".") / TRACE_CACHE_DIR
-    _, members = _tasks(spec, _trace_files(spec, cache, executor=None))
-    done: dict[str, str] = {}
-    if out_dir is not None and (Path(out_dir) / "results.sqlite").is_file():
-        with ResultsStore(out_dir, create=False) as st:
-            done = {r["key"]: r["status"] for r in st.rows()}
-    rows = []
-    for m in members:
-        status = done.get(m["key"], "todo") if m["key"] else "todo (trace to generate)"
-        rows.append({"idx": m["idx"], "part": m["part"], "point": m["label"],
-                     "key": (m["key"] or "")[:12], "status": status})
-    return pd.DataFrame(rows)
-
-
-def run_sweep(spec_path: str | Path, out_dir: str | Path, *, workers: int | None = None,
-              scheduler: str | None = None, progress: bool | None = None, retry_failed: bool = False,
-              connect_timeout_s: float = 10.0, point_fn=None, return_summary: bool = False):
-    """Run (or resume) a sweep into ``out_dir``; returns the results DataFrame (see load_results)."""
-    spec = load_spec(spec_path)
-    executor = make_executor(workers, scheduler, connect_timeout_s)
-    out_dir = Path(out_dir)
-    ResultsStore.check_owner(out_dir, spec.name)  # another sweep's folder: refused, nothing started
-    with executor:  # an unreachable scheduler fails here, before anything is written
-        store = ResultsStore(out_dir, spec.name, spec.path)
-        try:
-            traces = _trace_files(spec, out_dir / TRACE_CACHE_DIR, executor, progress)
-            tasks, members = _tasks(spec, traces)
-            store.record_spec(spec.text_sha256, len(spec.points))
-            store.set_members(members)
-            if retry_failed:
-                store.forget_errors(t["key"] for t in tasks)
-            done = store.done_keys()
-            todo = [t for t in tasks if t["key"] not in done]
-            fn = functools.partial(run_point, point_fn=point_fn) if point_fn is not None else run_point
-            with SweepProgress(len(tasks), len(tasks) - len(todo), enabled=progress, label=spec.name) as bar:
-                for row in executor.imap_unordered(fn, (_wire(t) for t in todo), on_lost=_lost_row):
-                    store.put(row)  # durable the moment it finishes
-                    bar.advance(row["status"] == "ok")
-            summary = SweepSummary(spec.name, len(spec.points), len(tasks), len(tasks) - len(todo), len(todo),
-                                   bar.failed, bar.elapsed_s, executor.name, executor.workers)
-        finally:
+    traces: dict[str, str | None] = {}   # workload ident -> trace sha256 ("" unhashed), None: not made yet
+    energy: dict = {}
+    try:
+        for p in spec.iter_points():
+            w = p.workload
+            key, status = "", "todo"
+            if w.name in unreachable:
+                status = "unreachable"
+            elif w.is_generated or store is not None:
+                ident = w.ident
+                sha = traces.get(ident, False)
+                if sha is False:
+                    if len(traces) > 4096:
+                        traces.clear()
+                    path = str(generated_path(cache, w)) if w.is_generated else w.path
+                    exists = os.path.isfile(path)
+                    sha = traces[ident] = (file_sha256(path) if store is not None else "") if exists else None
+                if sha is None:
+                    status = "todo (trace to generate)"
+                elif store is not None:
+                    key = point_key(p.config, sha, _energy_for(p, energy)[1], p.tokens, p.baseline)
+                    status = {"ok": "done", "error": "failed"}.get(store.status_of(key), "todo")
+            yield {"idx": p.index, "part": p.part, "point": p.label(), "key": key[:12], "status": status}
+    finally:
+        if store is not None:
             store.close()
+
+
+def dry_run(spec_path: str | Path | SweepSpec, out_dir: str | Path | None = None, ptb=None) -> pd.DataFrame:
+    """:func:`iter_dry_run` as a DataFrame (every point in memory: for sweeps of a sensible size)."""
+    return pd.DataFrame(list(iter_dry_run(spec_path, out_dir, ptb)), columns=list(DRY_RUN_COLUMNS))
+
+
+# ----------------------------------------------------------------------------------------------
+# running
+
+
+def _refuse_other_spec(out_dir: Path, spec: SweepSpec, meta: dict | None, force_new: bool) -> bool:
+    """Is the store in ``out_dir`` another version of this sweep? Refused unless ``force_new``."""
+    if meta is None:
+        return False
+    if meta.get("name") not in (None, spec.name):
+        raise InputError(f"{out_dir}: holds the results of sweep '{meta['name']}', not '{spec.name}'; "
+                         f"use another --out folder (nothing was changed)")
+    other = spec_mismatch(meta, spec.spec_sha256, spec.text_sha256)
+    if other is None:
+        return False
+    if not force_new:
+        raise InputError(f"{out_dir}: holds the results of another version of sweep '{spec.name}' ({other}); "
+                         f"run with --force-new to start a fresh store there (the old one is kept as "
+                         f"results-<time>.sqlite and the simulations both share are carried over), "
+                         f"or use another --out folder (nothing was changed)")
+    return True
+
+
+def run_sweep(spec_path: str | Path | SweepSpec, out_dir: str | Path, *, workers: int | None = None,
+              scheduler: str | None = None, progress: bool | None = None, retry_failed: bool = False,
+              connect_timeout_s: float = 5.0, point_fn=None, return_summary: bool = False,
+              ptb: str | Path | None = None, force_new: bool = False):
+    """Run (or resume) a sweep into ``out_dir``; returns the results DataFrame (see load_results).
+
+    ``ptb``: the PTB folder for EGRU workloads (else $ACCELSIM_PTB). ``force_new``: when
+    ``out_dir`` holds results of another version of this spec, move that store aside
+    (``results-<time>.sqlite``, nothing deleted) and start a fresh one, carrying over the finished
+    simulations the new spec shares with it; without it such a folder is refused.
+    """
+    spec = _spec(spec_path, ptb)
+    out_dir = Path(out_dir)
+    check_output_dir(out_dir, "--out")
+    executor = make_executor(workers, scheduler, connect_timeout_s)   # checked; nothing started yet
+    spec.check_reachable()                                            # PTB folder, traces, models
+    _refuse_other_spec(out_dir, spec, stored_meta(out_dir), force_new)
+    _lock.check_free(out_dir)
+    cache_dir = out_dir / TRACE_CACHE_DIR
+    paths, missing = _plan(spec, cache_dir)                           # every design point validated
+    _check_ptb_content(missing)
+    import accelsim.engine  # noqa: F401 - an engine that does not import fails here, loudly
+    with executor:  # an unreachable scheduler fails here, before anything is written
+        out_dir.mkdir(parents=True, exist_ok=True)
+        with _lock.FolderLock(out_dir, spec.name):
+            archived = None
+            if _refuse_other_spec(out_dir, spec, stored_meta(out_dir), force_new):
+                archived = archive_store(out_dir)
+            store = ResultsStore(out_dir, spec.name, spec.path)
+            try:
+                store.record_spec(spec.spec_sha256, spec.text_sha256, spec.n_points, spec.path)
+                traces = _make_traces(spec, paths, missing, cache_dir, executor, progress)
+                tasks, members = _tasks(spec, traces)
+                store.set_members(members)
+                del members
+                carried = store.carry_over(archived) if archived is not None else 0
+                if retry_failed:
+                    store.forget_errors(t["key"] for t in tasks)
+                done = store.done_keys()
+                todo = [t for t in tasks if t["key"] not in done]
+                fn = functools.partial(run_point, point_fn=point_fn) if point_fn is not None else run_point
+                with SweepProgress(len(tasks), len(tasks) - len(todo), enabled=progress, label=spec.name) as bar:
+                    for row in executor.imap_unordered(fn, (_wire(t) for t in todo), on_lost=_lost_row):
+                        store.put(row)  # durable the moment it finishes
+                        bar.advance(row["status"] == "ok")
+                summary = SweepSummary(spec.name, spec.n_points, len(tasks), len(tasks) - len(todo), len(todo),
+                                       bar.failed, bar.elapsed_s, executor.name, executor.workers, carried,
+                                       str(archived) if archived is not None else None)
+            finally:
+                store.close()
     df = load_results(out_dir)
     return (df, summary) if return_summary else df
 
@@ -264,16 +364,18 @@ def load_results(out_dir: str | Path, raw: bool = False) -> pd.DataFrame:
 
 
 def export_results(df: pd.DataFrame, path: str | Path) -> Path:
-    """Write the DataFrame as CSV or Parquet (by extension), atomically."""
-    from accelsim.io import atomic_write_bytes
+    """Write the DataFrame as CSV or Parquet (by extension): a file is replaced atomically, a
+    device or fifo is written into (see :func:`accelsim.io.write_output_bytes`)."""
     import io
+
+    from accelsim.io import write_output_bytes
 
     path = Path(path)
     ext = path.suffix.lower()
     if ext not in (".csv", ".parquet"):
         raise InputError(f"--export {path}: the file name must end in .csv or .parquet")
     if ext == ".csv":
-        atomic_write_bytes(path, df.to_csv(index=False).encode("utf-8"))
+        write_output_bytes(path, df.to_csv(index=False).encode("utf-8"))
     else:
         buf = io.BytesIO()
         out = df.copy()
@@ -286,5 +388,5 @@ def export_results(df: pd.DataFrame, path: str | Path) -> Path:
             out = out.astype({c: "string" for c in out.columns if out[c].dtype == object})
             buf = io.BytesIO()
             out.to_parquet(buf, index=False)
-        atomic_write_bytes(path, buf.getvalue())
+        write_output_bytes(path, buf.getvalue())
     return path

@@ -1,39 +1,57 @@
-"""Sweep spec (YAML) -> an ordered list of design points, deterministically.
+"""Sweep spec (YAML) -> design points, made one at a time in a fixed order.
 
-A spec names a base architecture config, one or more workloads (trace files, or parameters of
-synthetic traces made on demand) and axes over any config field by dotted path, combined as
-``grid`` (product), ``zip`` (lock-step) or seeded ``random`` samples. Several ``parts`` may share
-one spec and one results store. ``docs/sweeps.md`` documents every key.
+A spec names a base architecture config, one or more workloads (trace files, parameters of
+synthetic traces made on demand, or trained EGRU models run over PTB) and axes over any config
+field by dotted path, combined as ``grid`` (product), ``zip`` (lock-step) or seeded ``random``
+samples. Several ``parts`` may share one spec and one results store. ``docs/sweeps.md`` documents
+every key.
 
-Every point is validated here, before anything runs: a bad axis is an :class:`InputError` naming
-the spec file, the axis and the fix (with the nearest valid name for a typo).
+The spec's keys and types are a pydantic model (:class:`SpecModel`), validated like the configs:
+a wrong key or type is one :class:`InputError` line naming the spec file, the key and the fix
+(with the nearest valid name for a typo). The design points are never all held in memory:
+:meth:`SweepSpec.iter_points` makes each one when asked, with its config resolved by the engine's
+own dotted-override helper and validated by the config schema, so a spec of a million points is
+listed in constant memory.
 """
 
 from __future__ import annotations
 
-import copy
 import difflib
+import functools
 import glob
 import hashlib
 import inspect
-import itertools
-import json
 import math
-from dataclasses import dataclass, field
+import os
+import re
+import types
+from collections import OrderedDict
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Iterator, Literal, Optional, Union, get_args, get_origin
 
 import numpy as np
+from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError,
+                      field_validator, model_validator)
+from pydantic_core import PydanticCustomError
 
 from accelsim.config.load import config_from_dict, read_yaml, resolved_dict
+from accelsim.config.schema import ArchConfig
 from accelsim.errors import InputError
+from accelsim.sweep.keys import canonical_json, sha256_text
+
+__all__ = ["DesignPoint", "SpecModel", "SweepSpec", "Workload", "canonical_json", "load_spec", "sha256_text",
+           "synth_parameters"]
 
 WORKLOAD_PREFIX = "workload."
-TOP_KEYS = ("name", "base", "tokens", "baseline", "workloads", "axes", "parts")
-PART_KEYS = ("name", "base", "tokens", "baseline", "workloads", "axes")
 BLOCK_KINDS = ("grid", "zip", "random")
-RANDOM_KEYS = ("samples", "seed", "fields")
 DISTRIBUTIONS = ("choice", "uniform", "loguniform", "randint")
+NAME_PATTERN = re.compile(r"[A-Za-z0-9_.-]+")
+NAME_MAX = 100
+MAX_RANDOM_SAMPLES = 10_000_000      # one random block's draws are held (8 bytes per value per field)
+PROBE_POINTS = 10_000                # points a big spec is checked on before it is listed or run
+PTB_FILES = ("ptb.train.txt", "ptb.valid.txt", "ptb.test.txt")
+PTB_ENV = "ACCELSIM_PTB"
 
 # Parameters of accelsim.trace.synth.synthesize a spec may set, used when that module cannot be
 # inspected; the real signature wins when it imports.
@@ -52,12 +70,333 @@ def synth_parameters() -> tuple[str, ...]:
                  and p.name not in _SYNTH_EXCLUDED)
 
 
-def canonical_json(obj: Any) -> str:
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), allow_nan=False)
+# ----------------------------------------------------------------------------------------------
+# the spec's schema
 
 
-def sha256_text(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+def _error(kind: str, message: str, at: str | None = None, **ctx) -> PydanticCustomError:
+    """A validation error with our own one-line message; ``at`` continues the location."""
+    if at is not None:
+        ctx["at"] = at
+    return PydanticCustomError(kind, message, ctx or None)
+
+
+def _plain_name(v: str) -> str:
+    if len(v) > NAME_MAX:
+        raise _error("plain_name", f"must be at most {NAME_MAX} characters (got {len(v)})")
+    if not NAME_PATTERN.fullmatch(v) or ".." in v or v == ".":
+        raise _error("plain_name", "must be a plain name: letters, digits, '-', '_' and '.', without "
+                                   f"'..' or '/' (it names the results folder runs/<name>; got {v!r})")
+    return v
+
+
+def _axis_name(v: str) -> str:
+    if not all(v.split(".")):
+        raise _error("axis_name", f"'{v}' is not a dotted field path like pe.count")
+    return v
+
+
+NonEmptyStr = Annotated[str, Field(min_length=1)]
+PositiveInt = Annotated[int, Field(gt=0)]
+NonNegativeInt = Annotated[int, Field(ge=0)]
+PlainName = Annotated[str, AfterValidator(_plain_name)]
+AxisName = Annotated[str, AfterValidator(_axis_name)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class EgruSpec(_Model):
+    """``egru:``: a trained EGRU model (or a glob of them) run over a PTB split, traced on demand."""
+
+    model: NonEmptyStr = Field(description="the exported EGRU model (.npz, e.g. workloads/models/egru-ptb-w80.npz)")
+    split: Literal["train", "valid", "test"] = "test"
+    start: NonNegativeInt = 0
+    tokens: Optional[PositiveInt] = None
+    ptb: Optional[NonEmptyStr] = None
+
+
+class WorkloadSpec(_Model):
+    """One entry of ``workloads:``: exactly one of ``trace``, ``synth``, ``egru``."""
+
+    name: Optional[NonEmptyStr] = None
+    trace: Optional[NonEmptyStr] = None
+    synth: Optional[dict[str, Any]] = None
+    egru: Optional[EgruSpec] = None
+
+    @field_validator("synth")
+    @classmethod
+    def _synth_keys(cls, v):
+        if v is not None:
+            valid = synth_parameters()
+            for k in v:
+                if k not in valid:
+                    raise _error("unknown_key", "unknown key", key=str(k), valid=",".join(valid))
+        return v
+
+    @model_validator(mode="after")
+    def _one_source(self):
+        if sum(x is not None for x in (self.trace, self.synth, self.egru)) != 1:
+            raise _error("workload_source", "give exactly one of 'trace' (a file, glob allowed), 'synth' "
+                                            "(parameters) or 'egru' (a trained model run over PTB)")
+        return self
+
+
+def _list_is_choice(v):
+    if isinstance(v, list):
+        return {"choice": v}
+    if not isinstance(v, dict):
+        raise _error("distribution", "expected a list of choices or one of {choice|uniform|loguniform|randint: ...}")
+    return v
+
+
+class Distribution(_Model):
+    """A ``random`` field: a list of choices, or one of ``{uniform|loguniform|randint: [lo, hi]}``."""
+
+    choice: Optional[list[Any]] = None
+    uniform: Optional[list[Any]] = None
+    loguniform: Optional[list[Any]] = None
+    randint: Optional[list[Any]] = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one(cls, v):
+        if isinstance(v, dict) and len(v) != 1:
+            raise _error("distribution", "expected a list of choices or one of {choice|uniform|loguniform|randint: ...}")
+        return v
+
+    @property
+    def kind(self) -> str:
+        return next(k for k in DISTRIBUTIONS if getattr(self, k) is not None)
+
+    @model_validator(mode="after")
+    def _arguments(self):
+        if all(getattr(self, k) is None for k in DISTRIBUTIONS):
+            raise _error("distribution", "expected a list of choices or one of {choice|uniform|loguniform|randint: ...}")
+        how = self.kind
+        arg = getattr(self, how)
+        if how == "choice":
+            if not arg:
+                raise _error("distribution", "needs at least one value", at="choice")
+            return self
+        if (len(arg) != 2 or not all(isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+                                     for x in arg) or arg[0] > arg[1]):
+            raise _error("distribution", f"expected [low, high] numbers with low <= high (got {arg!r})", at=how)
+        if how == "randint" and not all(isinstance(x, int) for x in arg):
+            raise _error("distribution", f"bounds must be integers (got {arg!r})", at=how)
+        if how == "loguniform" and arg[0] <= 0:
+            raise _error("distribution", f"bounds must be > 0 (got {arg!r})", at=how)
+        return self
+
+
+class RandomBody(_Model):
+    samples: Annotated[int, Field(ge=0, le=MAX_RANDOM_SAMPLES)]
+    seed: NonNegativeInt = 0
+    fields: dict[AxisName, Annotated[Distribution, BeforeValidator(_list_is_choice)]] = Field(min_length=1)
+
+
+class AxisBlock(_Model):
+    """One entry of ``axes:``: exactly one of ``grid``, ``zip``, ``random``."""
+
+    grid: Optional[dict[AxisName, list[Any]]] = None
+    zip: Optional[dict[AxisName, list[Any]]] = None
+    random: Optional[RandomBody] = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one(cls, v):
+        if isinstance(v, dict) and len(v) != 1:
+            raise _error("axis_block", f"each axis block is one of {', '.join(BLOCK_KINDS)}: a mapping with "
+                                       f"exactly one of those keys")
+        return v
+
+    @field_validator("zip")
+    @classmethod
+    def _lockstep(cls, v):
+        if v and len({len(x) for x in v.values()}) > 1:
+            desc = ", ".join(f"{n}: {len(x)}" for n, x in v.items())
+            raise _error("zip_lengths", f"zip axes must have the same number of values ({desc})")
+        return v
+
+    @model_validator(mode="after")
+    def _body(self):
+        kind = self.kind
+        if kind is None or (kind != "random" and not getattr(self, kind)):
+            raise _error("axis_block", "expected a non-empty mapping of axis -> list of values",
+                         at=kind or next(iter(self.model_fields_set), None))
+        return self
+
+    @property
+    def kind(self) -> str | None:
+        return next((k for k in BLOCK_KINDS if getattr(self, k) is not None), None)
+
+    @property
+    def names(self) -> list[str]:
+        return list(self.random.fields) if self.kind == "random" else list(getattr(self, self.kind))
+
+
+class PartSpec(_Model):
+    """One entry of ``parts:``; what it leaves out comes from the top level."""
+
+    name: Optional[NonEmptyStr] = None
+    base: Optional[NonEmptyStr] = None
+    tokens: Optional[PositiveInt] = None
+    baseline: Optional[bool] = None
+    workloads: Optional[list[WorkloadSpec]] = None
+    axes: Optional[list[AxisBlock]] = None
+
+
+class SpecModel(_Model):
+    """The whole spec file."""
+
+    name: Optional[PlainName] = None
+    base: Optional[NonEmptyStr] = None
+    tokens: Optional[PositiveInt] = None
+    baseline: Optional[bool] = None
+    workloads: Optional[list[WorkloadSpec]] = None
+    axes: Optional[list[AxisBlock]] = None
+    parts: Optional[list[PartSpec]] = Field(None, min_length=1)
+
+    @model_validator(mode="after")
+    def _distinct_parts(self):
+        seen = set()
+        for i, p in enumerate(self.parts or []):
+            name = p.name or f"part{i}"
+            if name in seen:
+                raise _error("part_name", f"must be a distinct name (got {name!r} twice)", at=f"parts[{i}].name")
+            seen.add(name)
+        return self
+
+
+# ----------------------------------------------------------------------------------------------
+# validation errors -> one line
+
+
+_LIST_OF = {"workloads": "a list of workloads", "axes": "a list of axis blocks",
+            "parts": "a non-empty list of sub-sweeps"}
+_NON_EMPTY = {"parts": "expected a non-empty list of sub-sweeps",
+              "grid": "expected a non-empty mapping of axis -> list of values",
+              "zip": "expected a non-empty mapping of axis -> list of values",
+              "fields": "expected a non-empty mapping of axis -> list of choices or {uniform|loguniform|randint: [lo, hi]}"}
+
+
+_OUR_KINDS = ("plain_name", "axis_name", "distribution", "axis_block", "zip_lengths", "part_name",
+              "workload_source")
+
+
+def _loc_text(loc) -> str:
+    out = ""
+    for p in loc:
+        if isinstance(p, int):
+            out += f"[{p}]"
+        else:
+            out += ("." if out else "") + str(p)
+    return out
+
+
+def _strip(ann):
+    while True:
+        origin = get_origin(ann)
+        if origin is Annotated:
+            ann = get_args(ann)[0]
+        elif origin in (Union, types.UnionType):
+            args = [a for a in get_args(ann) if a is not type(None)]
+            if len(args) != 1:
+                return ann
+            ann = args[0]
+        else:
+            return ann
+
+
+def _model_at(loc) -> type[BaseModel] | None:
+    """The model whose keys the last element of ``loc`` is one of (for "did you mean")."""
+    ann: Any = SpecModel
+    for p in loc[:-1]:
+        ann = _strip(ann)
+        origin = get_origin(ann)
+        if origin is list:
+            ann = get_args(ann)[0] if isinstance(p, int) else None
+        elif origin is dict:
+            ann = get_args(ann)[1]
+        elif isinstance(ann, type) and issubclass(ann, BaseModel):
+            f = ann.model_fields.get(p)
+            ann = f.annotation if f is not None else None
+        else:
+            ann = None
+        if ann is None:
+            return None
+    ann = _strip(ann)
+    return ann if isinstance(ann, type) and issubclass(ann, BaseModel) else None
+
+
+def _hint(key: str, valid) -> str:
+    valid = list(valid)
+    near = difflib.get_close_matches(str(key), valid, n=1, cutoff=0.5)
+    return f"; did you mean '{near[0]}'?" if near else (f"; valid keys: {', '.join(valid)}" if valid else "")
+
+
+def _short(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def describe(spec_path, err: ValidationError) -> str:
+    """The first error of a spec's ValidationError as one line: ``spec.yaml: parts[1].tokens: ...``."""
+    e = err.errors()[0]
+    loc = [p for p in e["loc"] if p != "[key]"]
+    kind, ctx, value = e["type"], e.get("ctx") or {}, e.get("input")
+    last = next((p for p in reversed(loc) if isinstance(p, str)), "")
+    got = f" (got {_short(value)})"
+    if kind == "extra_forbidden":
+        model = _model_at(loc)
+        msg = "unknown key" + _hint(loc[-1], model.model_fields if model else ())
+    elif kind == "unknown_key":
+        loc.append(ctx["key"])
+        msg = "unknown key" + _hint(ctx["key"], ctx["valid"].split(","))
+    elif kind == "missing":
+        model = _model_at(loc)
+        field = model.model_fields.get(loc[-1]) if model else None
+        msg = f"missing: {field.description}" if field is not None and field.description else "required key is missing"
+    elif kind in ("int_type", "int_parsing", "int_from_float"):
+        msg = f"must be an integer{got}"
+    elif kind == "greater_than" and ctx.get("gt") == 0:
+        msg = f"must be a positive integer{got}"
+    elif kind == "greater_than_equal" and ctx.get("ge") == 0:
+        msg = f"must be a non-negative integer{got}"
+    elif kind == "less_than_equal":
+        msg = f"must be at most {ctx.get('le'):,}{got}"
+    elif kind == "bool_type":
+        msg = f"must be true or false{got}"
+    elif kind == "string_type":
+        msg = f"must be a string{got}"
+    elif kind == "string_too_short":
+        msg = "must be a non-empty string"
+    elif kind == "list_type":
+        msg = f"expected {_LIST_OF.get(last, 'a list of values')} (got {type(value).__name__} {_short(value)})"
+    elif kind in ("dict_type", "model_type", "model_attributes_type"):
+        msg = f"expected a mapping (got {type(value).__name__})"
+    elif kind == "too_short":
+        msg = _NON_EMPTY.get(last, "must not be empty")
+    elif kind == "literal_error":
+        msg = f"must be one of {ctx.get('expected', '')}{got}"
+    elif kind in _OUR_KINDS:
+        msg = e["msg"]
+    else:
+        msg = e["msg"]
+        if msg.startswith("Value error, "):
+            msg = msg[len("Value error, "):]
+        msg = (msg[:1].lower() + msg[1:]) or "invalid"
+        if "(got" not in msg:
+            msg += got
+    where = _loc_text(loc)
+    if ctx.get("at"):
+        where = f"{where}.{ctx['at']}" if where else str(ctx["at"])
+    return f"{spec_path}: {where}: {msg}" if where else f"{spec_path}: {msg}"
+
+
+# ----------------------------------------------------------------------------------------------
+# workloads
 
 
 @dataclass(frozen=True, eq=False)
@@ -90,57 +429,32 @@ class Workload:
 
     def synth_key(self) -> str:
         """Content address of a synthetic trace: the hash of its parameters."""
-        return sha256_text(canonical_json({"synthesize": self.synth}))[:20]
+        return self._key
 
     def egru_key(self) -> str:
         """Content address of a model's PTB trace: model bytes, split, range (not the PTB folder)."""
+        return self._key
+
+    @functools.cached_property
+    def _key(self) -> str:
+        if self.synth is not None:
+            return sha256_text(canonical_json({"synthesize": self.synth}))[:20]
         e = {k: v for k, v in self.egru.items() if k not in ("model", "ptb")}
         return sha256_text(canonical_json({"egru": e}))[:20]
 
 
-@dataclass(frozen=True)
-class DesignPoint:
-    """One simulation: a fully resolved config, a workload and the run options."""
-
-    index: int                           # position in the expansion (stable for a given spec)
-    part: str
-    workload: Workload
-    config: dict                         # fully resolved ArchConfig, JSON-ready
-    config_source: str                   # the base config file (energy_table is relative to it)
-    params: dict = field(default_factory=dict)   # the axis values that made this point
-    tokens: int | None = None
-    baseline: bool = False
-
-    def label(self) -> str:
-        shown = {k: v for k, v in self.params.items() if k != "base"}
-        parts = [self.workload.name] + [f"{k}={_fmt(v)}" for k, v in shown.items()]
-        if "base" in self.params:
-            parts.insert(0, Path(self.params["base"]).stem)
-        return " ".join(parts)
-
-
-@dataclass(frozen=True)
-class SweepSpec:
-    name: str
-    path: str
-    text_sha256: str
-    points: tuple[DesignPoint, ...]
-
-    @property
-    def parts(self) -> list[str]:
-        return list(dict.fromkeys(p.part for p in self.points))
-
-
-def _fmt(v: Any) -> str:
-    if isinstance(v, float):
-        return f"{v:g}"
-    if isinstance(v, list):
-        return ",".join(_fmt(x) for x in v)
-    return str(v)
-
-
-# ----------------------------------------------------------------------------------------------
-# parsing helpers
+def ptb_problem(folder: str | None) -> str | None:
+    """Why the PTB folder cannot serve EGRU workloads (None when it can); reads nothing but names."""
+    if folder is None:
+        return (f"no PTB folder given: pass --ptb PATH or set {PTB_ENV} to the folder holding "
+                f"{', '.join(PTB_FILES)}")
+    p = Path(folder)
+    if not p.is_dir():
+        return f"PTB folder {p} not found (pass --ptb PATH or set {PTB_ENV})"
+    bad = [f for f in PTB_FILES if not (p / f).is_file() or not os.access(p / f, os.R_OK)]
+    if bad:
+        return f"{p} is not a PTB folder: {', '.join(bad)} missing or unreadable (pass --ptb PATH or set {PTB_ENV})"
+    return None
 
 
 class _Ctx:
@@ -153,61 +467,21 @@ class _Ctx:
     def fail(self, where: str, what: str):
         raise InputError(f"{self.spec_path}: {where}: {what}" if where else f"{self.spec_path}: {what}")
 
-    def unknown_key(self, where: str, key: Any, valid: tuple[str, ...]):
-        near = difflib.get_close_matches(str(key), valid, n=1, cutoff=0.5)
-        hint = f"; did you mean '{near[0]}'?" if near else f"; valid keys: {', '.join(valid)}"
-        self.fail(f"{where}.{key}" if where else str(key), f"unknown key{hint}")
-
-    def mapping(self, where: str, value: Any, valid: tuple[str, ...]) -> dict:
-        if not isinstance(value, dict):
-            self.fail(where, f"expected a mapping (got {type(value).__name__})")
-        for k in value:
-            if k not in valid:
-                self.unknown_key(where, k, valid)
-        return value
-
-    def resolve(self, p: Any, where: str) -> Path:
-        if not isinstance(p, str) or not p:
-            self.fail(where, f"expected a file path (got {p!r})")
+    def resolve(self, p: str) -> Path:
         q = Path(p)
         return q if q.is_absolute() else (self.base_dir / q)
 
 
-def _positive_int(ctx: _Ctx, where: str, v: Any, allow_none: bool = True) -> int | None:
-    if v is None and allow_none:
-        return None
-    if not isinstance(v, int) or isinstance(v, bool) or v <= 0:
-        ctx.fail(where, f"must be a positive integer (got {v!r})")
-    return v
-
-
-def _bool(ctx: _Ctx, where: str, v: Any) -> bool:
-    if not isinstance(v, bool):
-        ctx.fail(where, f"must be true or false (got {v!r})")
-    return v
-
-
-# ----------------------------------------------------------------------------------------------
-# workloads
-
-
-def _parse_workloads(ctx: _Ctx, where: str, raw: Any) -> list[Workload]:
+def _workloads(ctx: _Ctx, where: str, raw: list[WorkloadSpec] | None, ptb: str | None) -> list[Workload]:
     if raw is None:
         ctx.fail(where, "missing: list at least one workload ({name, trace: FILE} or {name, synth: {...}})")
-    if not isinstance(raw, list):
-        ctx.fail(where, f"expected a list of workloads (got {type(raw).__name__})")
+    if not raw:
+        ctx.fail(where, "list at least one workload ({name, trace: FILE} or {name, synth: {...}})")
     out: list[Workload] = []
     for i, w in enumerate(raw):
         wh = f"{where}[{i}]"
-        ctx.mapping(wh, w, ("name", "trace", "synth", "egru"))
-        if sum(k in w for k in ("trace", "synth", "egru")) != 1:
-            ctx.fail(wh, "give exactly one of 'trace' (a file, glob allowed), 'synth' (parameters) or "
-                         "'egru' (a trained model run over PTB)")
-        name = w.get("name")
-        if name is not None and (not isinstance(name, str) or not name):
-            ctx.fail(f"{wh}.name", f"must be a non-empty string (got {name!r})")
-        if "trace" in w:
-            pattern = ctx.resolve(w["trace"], f"{wh}.trace")
+        if w.trace is not None:
+            pattern = ctx.resolve(w.trace)
             if glob.has_magic(str(pattern)):
                 files = sorted(glob.glob(str(pattern)))
                 if not files:
@@ -217,19 +491,11 @@ def _parse_workloads(ctx: _Ctx, where: str, raw: Any) -> list[Workload]:
                     ctx.fail(f"{wh}.trace", f"no such file: {pattern}")
                 files = [str(pattern)]
             for f in files:
-                label = name if (name and len(files) == 1) else (f"{name}:{Path(f).stem}" if name else Path(f).stem)
-                out.append(Workload(label, path=str(Path(f).resolve())))
-        elif "egru" in w:
-            out += _egru_workloads(ctx, f"{wh}.egru", w["egru"], name)
+                out.append(Workload(_label(w.name, f, len(files)), path=str(Path(f).resolve())))
+        elif w.egru is not None:
+            out += _egru_workloads(ctx, f"{wh}.egru", w.egru, w.name, ptb)
         else:
-            synth = w["synth"]
-            if not isinstance(synth, dict):
-                ctx.fail(f"{wh}.synth", f"expected a mapping of synthesize() parameters (got {type(synth).__name__})")
-            valid = synth_parameters()
-            for k in synth:
-                if k not in valid:
-                    ctx.unknown_key(f"{wh}.synth", k, valid)
-            out.append(Workload(name or f"synth{i}", synth=dict(synth)))
+            out.append(Workload(w.name or f"synth{i}", synth=dict(w.synth)))
     names = [w.name for w in out]
     dup = next((n for n in names if names.count(n) > 1), None)
     if dup is not None:
@@ -237,223 +503,552 @@ def _parse_workloads(ctx: _Ctx, where: str, raw: Any) -> list[Workload]:
     return out
 
 
-EGRU_KEYS = ("model", "split", "start", "tokens", "ptb")
+def _label(name: str | None, f: str, n: int) -> str:
+    return name if (name and n == 1) else (f"{name}:{Path(f).stem}" if name else Path(f).stem)
 
 
-def _egru_workloads(ctx: _Ctx, where: str, e: Any, name: str | None) -> list[Workload]:
-    """``egru: {model: FILE or glob, split: test, start: 0, tokens: 2000, ptb: FOLDER}``: the model's
-    events on PTB, traced on demand (PTB from ``ptb`` or $ACCELSIM_PTB; never stored in a trace)."""
+def _egru_workloads(ctx: _Ctx, where: str, e: EgruSpec, name: str | None, ptb: str | None) -> list[Workload]:
+    """The model's events on PTB, traced on demand. The PTB folder: the workload's ``ptb``, else
+    ``--ptb``, else $ACCELSIM_PTB (resolved here, so every worker reads the same folder; it is not
+    part of the trace's identity, and never stored in a trace)."""
     from accelsim.io import file_sha256
 
-    ctx.mapping(where, e, EGRU_KEYS)
-    if "model" not in e:
-        ctx.fail(f"{where}.model", "missing: the exported EGRU model (.npz, e.g. workloads/models/egru-ptb-w80.npz)")
-    split = e.get("split", "test")
-    if split not in ("train", "valid", "test"):
-        ctx.fail(f"{where}.split", f"must be train, valid or test (got {split!r})")
-    start = e.get("start", 0)
-    if not isinstance(start, int) or isinstance(start, bool) or start < 0:
-        ctx.fail(f"{where}.start", f"must be a non-negative integer (got {start!r})")
-    tokens = _positive_int(ctx, f"{where}.tokens", e.get("tokens"))
-    ptb = str(ctx.resolve(e["ptb"], f"{where}.ptb")) if e.get("ptb") else None
-    pattern = ctx.resolve(e["model"], f"{where}.model")
+    folder = str(ctx.resolve(e.ptb).absolute()) if e.ptb else ptb
+    pattern = ctx.resolve(e.model)
     files = sorted(glob.glob(str(pattern))) if glob.has_magic(str(pattern)) else (
         [str(pattern)] if pattern.is_file() else [])
     if not files:
         ctx.fail(f"{where}.model", f"no model file matches {pattern}")
     out = []
     for f in files:
-        label = name if (name and len(files) == 1) else (f"{name}:{Path(f).stem}" if name else Path(f).stem)
-        params = {"model": str(Path(f).resolve()), "model_sha256": file_sha256(f), "split": split,
-                  "start": start, "tokens": tokens, "ptb": ptb}
-        out.append(Workload(label, egru=params))
+        try:
+            sha = file_sha256(f)
+        except OSError as err:
+            ctx.fail(f"{where}.model", f"cannot read {f} ({err.strerror or err})")
+        params = {"model": str(Path(f).resolve()), "model_sha256": sha, "split": e.split,
+                  "start": e.start, "tokens": e.tokens, "ptb": folder}
+        out.append(Workload(_label(name, f, len(files)), egru=params))
     return out
 
 
 # ----------------------------------------------------------------------------------------------
-# axes
+# axis blocks: indexable, never expanded
 
 
-def _axis_values(ctx: _Ctx, where: str, values: Any) -> list:
-    if not isinstance(values, list):
-        ctx.fail(where, f"expected a list of values (got {type(values).__name__} {values!r})")
-    return values
+class _Grid:
+    """Every combination, in the order written (the last axis varies fastest)."""
+
+    def __init__(self, body: dict):
+        self.names = list(body)
+        self.lists = [list(v) for v in body.values()]
+        self.n = math.prod(len(v) for v in self.lists)
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __getitem__(self, k: int) -> dict:
+        picks = []
+        for values in reversed(self.lists):
+            k, r = divmod(k, len(values))
+            picks.append(values[r])
+        return dict(zip(self.names, reversed(picks)))
+
+    def values(self, name: str) -> list:
+        return self.lists[self.names.index(name)]
+
+    def probe(self) -> Iterator[int]:
+        """Block indices that show every value of every axis at least once (the others at their first)."""
+        stride = 1
+        for values in reversed(self.lists):
+            yield from (r * stride for r in range(len(values)))
+            stride *= len(values)
 
 
-def _block_points(ctx: _Ctx, where: str, block: Any) -> list[dict]:
-    """One axis block -> its list of {axis: value} assignments, in a fixed order."""
-    if not isinstance(block, dict) or len(block) != 1:
-        ctx.fail(where, f"each axis block is one of {', '.join(BLOCK_KINDS)}: a mapping with exactly one of those keys")
-    kind, body = next(iter(block.items()))
-    if kind not in BLOCK_KINDS:
-        ctx.unknown_key(where, kind, BLOCK_KINDS)
-    wh = f"{where}.{kind}"
-    if kind in ("grid", "zip"):
-        if not isinstance(body, dict) or not body:
-            ctx.fail(wh, "expected a non-empty mapping of axis -> list of values")
-        names = list(body)
-        lists = [_axis_values(ctx, f"{wh}.{n}", body[n]) for n in names]
-        if kind == "grid":
-            return [dict(zip(names, combo)) for combo in itertools.product(*lists)]
-        lengths = {len(v) for v in lists}
-        if len(lengths) > 1:
-            desc = ", ".join(f"{n}: {len(v)}" for n, v in zip(names, lists))
-            ctx.fail(wh, f"zip axes must have the same number of values ({desc})")
-        return [dict(zip(names, combo)) for combo in zip(*lists)]
-    ctx.mapping(wh, body, RANDOM_KEYS)
-    samples = body.get("samples")
-    if not isinstance(samples, int) or isinstance(samples, bool) or samples < 0:
-        ctx.fail(f"{wh}.samples", f"must be a non-negative integer (got {samples!r})")
-    seed = body.get("seed", 0)
-    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
-        ctx.fail(f"{wh}.seed", f"must be a non-negative integer (got {seed!r})")
-    fields = body.get("fields")
-    if not isinstance(fields, dict) or not fields:
-        ctx.fail(f"{wh}.fields", "expected a non-empty mapping of axis -> list of choices or {uniform|loguniform|randint: [lo, hi]}")
-    rng = np.random.default_rng(seed)
-    draws: dict[str, list] = {}
-    for name, dist in fields.items():  # one stream, fields in spec order: deterministic per seed
-        fh = f"{wh}.fields.{name}"
-        if isinstance(dist, list):
-            dist = {"choice": dist}
-        if not isinstance(dist, dict) or len(dist) != 1:
-            ctx.fail(fh, "expected a list of choices or one of {choice|uniform|loguniform|randint: ...}")
-        how, arg = next(iter(dist.items()))
-        if how not in DISTRIBUTIONS:
-            ctx.unknown_key(fh, how, DISTRIBUTIONS)
-        if how == "choice":
-            arg = _axis_values(ctx, f"{fh}.choice", arg)
-            if not arg:
-                ctx.fail(f"{fh}.choice", "needs at least one value")
-            draws[name] = [arg[int(i)] for i in rng.integers(0, len(arg), size=samples)]
-            continue
-        if (not isinstance(arg, list) or len(arg) != 2
-                or not all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in arg) or arg[0] > arg[1]):
-            ctx.fail(f"{fh}.{how}", f"expected [low, high] numbers with low <= high (got {arg!r})")
-        lo, hi = arg
-        if how == "randint":
-            if not all(isinstance(x, int) for x in arg):
-                ctx.fail(f"{fh}.randint", f"bounds must be integers (got {arg!r})")
-            draws[name] = [int(x) for x in rng.integers(lo, hi + 1, size=samples)]
-        elif how == "uniform":
-            draws[name] = [float(x) for x in rng.uniform(lo, hi, size=samples)]
-        else:
-            if lo <= 0:
-                ctx.fail(f"{fh}.loguniform", f"bounds must be > 0 (got {arg!r})")
-            draws[name] = [float(math.exp(x)) for x in rng.uniform(math.log(lo), math.log(hi), size=samples)]
-    return [{n: draws[n][i] for n in fields} for i in range(samples)]
+class _Zip(_Grid):
+    """Lock-step: the i-th values go together."""
+
+    def __init__(self, body: dict):
+        super().__init__(body)
+        self.n = len(self.lists[0]) if self.lists else 0
+
+    def __getitem__(self, k: int) -> dict:
+        return {n: v[k] for n, v in zip(self.names, self.lists)}
+
+    def probe(self) -> Iterator[int]:
+        return iter(range(self.n))
 
 
-def _set_dotted(ctx: _Ctx, data: dict, path: str, value: Any, where: str) -> None:
-    parts = path.split(".")
-    if not all(parts):
-        ctx.fail(where, f"'{path}' is not a dotted field path like pe.count")
-    node = data
-    for i, p in enumerate(parts[:-1]):
-        nxt = node.get(p)
-        if nxt is None:
-            nxt = node[p] = {}
-        elif not isinstance(nxt, dict):
-            ctx.fail(where, f"'{'.'.join(parts[:i + 1])}' is a value, not a group of fields, so '{path}' does not exist")
-        node = nxt
-    node[parts[-1]] = copy.deepcopy(value)
+class _Random:
+    """Seeded samples, drawn once (one stream, fields in spec order) and held as compact arrays."""
+
+    def __init__(self, body: RandomBody):
+        self.n = body.samples
+        self.names = list(body.fields)
+        rng = np.random.default_rng(body.seed)
+        self.draws = []
+        for dist in body.fields.values():
+            how = dist.kind
+            arg = getattr(dist, how)
+            if how == "choice":
+                self.draws.append(("choice", list(arg), rng.integers(0, len(arg), size=self.n)))
+            elif how == "randint":
+                self.draws.append(("int", None, rng.integers(arg[0], arg[1] + 1, size=self.n)))
+            elif how == "uniform":
+                self.draws.append(("float", None, rng.uniform(arg[0], arg[1], size=self.n)))
+            else:
+                self.draws.append(("exp", None, rng.uniform(math.log(arg[0]), math.log(arg[1]), size=self.n)))
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __getitem__(self, k: int) -> dict:
+        out = {}
+        for name, (how, choices, a) in zip(self.names, self.draws):
+            x = a[k]
+            out[name] = (choices[int(x)] if how == "choice" else int(x) if how == "int"
+                         else float(x) if how == "float" else float(math.exp(x)))
+        return out
+
+    def values(self, name: str) -> list | None:
+        how, choices, _ = self.draws[self.names.index(name)]
+        return choices if how == "choice" else None
+
+    def probe(self) -> Iterator[int]:
+        return iter(range(self.n))
 
 
 # ----------------------------------------------------------------------------------------------
-# expansion
+# configs: the base's YAML + the point's axis values -> a validated ArchConfig
 
 
-def _expand_part(ctx: _Ctx, where: str, part: dict, defaults: dict, part_name: str, start: int) -> list[DesignPoint]:
-    base = part.get("base", defaults.get("base"))
-    if base is None:
-        ctx.fail(f"{where}base" if where else "base", "missing: name the base architecture config (e.g. ../arch_a.yaml)")
-    tokens = _positive_int(ctx, f"{where}tokens", part.get("tokens", defaults.get("tokens")))
-    baseline = _bool(ctx, f"{where}baseline", part.get("baseline", defaults.get("baseline", False)))
-    workloads = _parse_workloads(ctx, f"{where}workloads", part.get("workloads", defaults.get("workloads")))
-    axes = part.get("axes", defaults.get("axes")) or []
-    if not isinstance(axes, list):
-        ctx.fail(f"{where}axes", f"expected a list of axis blocks (got {type(axes).__name__})")
-    blocks = [_block_points(ctx, f"{where}axes[{i}]", b) for i, b in enumerate(axes)]
-    seen: dict[str, int] = {}
-    for i, b in enumerate(axes):
-        for name in next(iter(b.values())) if next(iter(b)) != "random" else b["random"]["fields"]:
-            if name in seen:
-                ctx.fail(f"{where}axes[{i}]", f"axis '{name}' is already set by axes[{seen[name]}]")
-            seen[name] = i
-    synth_names = synth_parameters()
-    base_cache: dict[str, tuple[dict, str]] = {}
+class _LRU(OrderedDict):
+    def __init__(self, size: int):
+        super().__init__()
+        self.size = size
 
-    def base_dict(p: Any, wh: str) -> tuple[dict, str]:
-        path = ctx.resolve(p, wh)
-        key = str(path)
-        if key not in base_cache:
-            data = read_yaml(path)
-            if not isinstance(data, dict):
-                raise InputError(f"{path}: expected a mapping of fields at the top level")
-            config_from_dict(data, str(path))  # the base itself must be valid
-            base_cache[key] = (data, str(path.resolve()))
-        return base_cache[key]
+    def get_(self, key):
+        v = self.get(key)
+        if v is not None:
+            self.move_to_end(key)
+        return v
 
-    base_dict(base, f"{where}base")
-    points: list[DesignPoint] = []
-    validated: dict[str, dict] = {}
-    for wl in workloads:
-        for combo in itertools.product(*blocks) if blocks else [()]:
-            params: dict = {}
-            for assignment in combo:
-                params.update(assignment)
-            data, source = base_dict(params.get("base", base), f"{where}axes: base")
-            data = copy.deepcopy(data)
-            synth = dict(wl.synth) if wl.synth is not None else None
-            for name, value in params.items():
-                if name == "base":
-                    continue
-                if name.startswith(WORKLOAD_PREFIX):
-                    key = name[len(WORKLOAD_PREFIX):]
-                    if key not in synth_names:
-                        ctx.unknown_key(f"{where}axes: workload", key, synth_names)
-                    if synth is None:
-                        ctx.fail(f"{where}axes: {name}", f"workload '{wl.name}' is a trace file; workload.* axes "
-                                                         f"set synthetic-trace parameters (list the pruned models' "
-                                                         f"traces under workloads instead)")
-                    synth[key] = value
-                else:
-                    _set_dotted(ctx, data, name, value, f"{where}axes: {name}")
-            ck = canonical_json(data)
-            if ck not in validated:
-                validated[ck] = resolved_dict(config_from_dict(data, f"{ctx.spec_path}: {where}axes"))
-            w = wl if synth is None else Workload(wl.name, synth=synth)
-            points.append(DesignPoint(start + len(points), part_name, w, validated[ck], source, params, tokens, baseline))
-    return points
+    def put(self, key, value) -> None:
+        self[key] = value
+        if len(self) > self.size:
+            self.popitem(last=False)
 
 
-def load_spec(path: str | Path) -> SweepSpec:
-    """Parse and expand a sweep spec; every point is validated. Raises InputError on bad input."""
+def _freeze(v):
+    """A hashable, type-exact stand-in for an axis value (1, 1.0 and True stay apart)."""
+    t = type(v)
+    if t is list:
+        return (list, tuple(_freeze(x) for x in v))
+    if t is dict:
+        return (dict, tuple((k, _freeze(x)) for k, x in v.items()))
+    return (t, v)
+
+
+def _sections() -> dict[str, type[BaseModel]]:
+    """The config's groups of fields (``pe``, ``weight_sram``, ...): sub-models validated apart."""
+    out = {}
+    for name, f in ArchConfig.model_fields.items():
+        ann = _strip(f.annotation)
+        if isinstance(ann, type) and issubclass(ann, BaseModel):
+            out[name] = ann
+    return out
+
+
+class _Base:
+    """A base architecture config: its YAML mapping, validated once, and its groups of fields."""
+
+    def __init__(self, path: Path):
+        data = read_yaml(path)
+        if data is None:
+            data = {}
+        if not isinstance(data, dict):
+            raise InputError(f"{path}: expected a mapping of fields at the top level")
+        config_from_dict(data, str(path))  # the base itself must be valid
+        self.path = str(path)
+        self.source = str(path.resolve())
+        self.data = data
+        sections = _sections()
+        self.top = {k: v for k, v in data.items() if k not in sections}
+        self.sections = {s: cls.model_validate(data[s]) for s, cls in sections.items() if data.get(s) is not None}
+
+
+class _Fallback(Exception):
+    pass
+
+
+class _Layout:
+    """Where a part's config axes land: each axis's group of fields (None: the top level), fixed
+    for the part, so that each point only looks its values up."""
+
+    def __init__(self, names: list[str], sections: dict):
+        self.names = tuple(names)
+        self.top = [i for i, n in enumerate(names) if n.partition(".")[0] not in sections]
+        self.heads = {n.partition(".")[0] for i, n in enumerate(names) if i in self.top}
+        self.groups: dict[str, list[int]] = {}
+        self.whole = False  # an axis replaces a whole group: always the plain way
+        for i, n in enumerate(names):
+            head, dot, rest = n.partition(".")
+            if head in sections:
+                self.groups.setdefault(head, []).append(i)
+                self.whole = self.whole or not dot
+
+
+class _Configs:
+    """Resolve and validate each point's config.
+
+    The plain way is the engine's :func:`~accelsim.engine.simulate.apply_overrides` on the base's
+    YAML, then the config schema. The same result is reached faster by validating each group of
+    fields (``pe``, ``weight_sram``, ...) once per distinct set of values (they are independent
+    sub-models) and the top level with those groups in place; the first config of every base is
+    made both ways and compared, and any disagreement or error goes back to the plain way (whose
+    message is the one shown). Caches are bounded: memory does not grow with the sweep.
+    """
+
+    def __init__(self, cache_size: int = 4096):
+        self.cache = _LRU(cache_size)
+        self.section_cache = _LRU(cache_size)
+        self.sections = _sections()
+        self.fast = True
+        self.checked: set[str] = set()
+
+    def layout(self, names: list[str]) -> _Layout:
+        return _Layout(names, self.sections)
+
+    def get(self, base: _Base, layout: _Layout, values: list, source: str) -> list:
+        """``[ArchConfig, resolved dict or None]`` for the axis ``values`` (in ``layout.names``
+        order) on ``base``, shared by every point with this config."""
+        frozen = tuple(_freeze(v) for v in values)
+        key = (base.path, layout.names, frozen)
+        entry = self.cache.get_(key)
+        if entry is not None:
+            return entry
+        cfg, failed = None, False
+        if self.fast and not layout.whole:
+            try:
+                cfg = self._fast(base, layout, values, frozen, source)
+            except (InputError, ValidationError, _Fallback, TypeError, ValueError):
+                failed = True
+        if cfg is None or base.path not in self.checked:
+            plain = self._plain(base, dict(zip(layout.names, values)), source)  # raises the error line
+            if failed or (cfg is not None and resolved_dict(cfg) != resolved_dict(plain)):
+                self.fast = False
+            cfg = plain
+            self.checked.add(base.path)
+        entry = [cfg, None]
+        self.cache.put(key, entry)
+        return entry
+
+    @staticmethod
+    def _plain(base: _Base, overrides: dict, source: str) -> ArchConfig:
+        from accelsim.engine.simulate import apply_overrides
+
+        return config_from_dict(apply_overrides(base.data, overrides, source), source)
+
+    def _fast(self, base: _Base, layout: _Layout, values: list, frozen: tuple, source: str) -> ArchConfig:
+        from accelsim.engine.simulate import apply_overrides
+
+        names = layout.names
+        data = dict(base.top)
+        if layout.top:  # copy and override only the fields the axes touch
+            touched = {k: data[k] for k in layout.heads if k in data}
+            data.update(apply_overrides(touched, {names[i]: values[i] for i in layout.top}, source))
+        data.update(base.sections)
+        for s, idx in layout.groups.items():
+            skey = (base.path, names, s, tuple(frozen[i] for i in idx))
+            inst = self.section_cache.get_(skey)
+            if inst is None:
+                raw = base.data.get(s)
+                if raw is not None and not isinstance(raw, dict):
+                    raise _Fallback
+                cut = len(s) + 1
+                inst = self.sections[s].model_validate(
+                    apply_overrides(raw or {}, {names[i][cut:]: values[i] for i in idx}, source))
+                self.section_cache.put(skey, inst)
+            data[s] = inst
+        return ArchConfig.model_validate(data)
+
+
+# ----------------------------------------------------------------------------------------------
+# design points
+
+
+class DesignPoint:
+    """One simulation: a validated config, a workload and the run options."""
+
+    __slots__ = ("index", "part", "workload", "config_source", "params", "tokens", "baseline", "_entry")
+
+    def __init__(self, index: int, part: str, workload: Workload, entry: list, config_source: str,
+                 params: dict, tokens: int | None, baseline: bool):
+        self.index = index                  # position in the expansion (stable for a given spec)
+        self.part = part
+        self.workload = workload
+        self._entry = entry                 # [ArchConfig, resolved dict (made on first use)]
+        self.config_source = config_source  # the base config file (energy_table is relative to it)
+        self.params = params                # the axis values that made this point
+        self.tokens = tokens
+        self.baseline = baseline
+
+    @property
+    def arch(self) -> ArchConfig:
+        return self._entry[0]
+
+    @property
+    def config(self) -> dict:
+        """The fully resolved config, JSON-ready (made once per distinct config)."""
+        if self._entry[1] is None:
+            self._entry[1] = resolved_dict(self._entry[0])
+        return self._entry[1]
+
+    def label(self) -> str:
+        shown = {k: v for k, v in self.params.items() if k != "base"}
+        parts = [self.workload.name] + [f"{k}={_fmt(v)}" for k, v in shown.items()]
+        if "base" in self.params:
+            parts.insert(0, Path(self.params["base"]).stem)
+        return " ".join(parts)
+
+    def __repr__(self) -> str:
+        return f"DesignPoint({self.index}, {self.part!r}, {self.label()!r})"
+
+
+def _fmt(v: Any) -> str:
+    if isinstance(v, float):
+        return f"{v:g}"
+    if isinstance(v, list):
+        return ",".join(_fmt(x) for x in v)
+    return str(v)
+
+
+class _Part:
+    """One sub-sweep: workloads x the product of its axis blocks, point ``j`` made on demand."""
+
+    def __init__(self, ctx: _Ctx, where: str, name: str, part: PartSpec, top: SpecModel, ptb: str | None,
+                 configs: _Configs, bases: dict, workload_cache: dict):
+        self.name = name
+        self.configs = configs
+        self.source = f"{ctx.spec_path}: {where}axes"
+        base = part.base if part.base is not None else top.base
+        if base is None:
+            ctx.fail(f"{where}base", "missing: name the base architecture config (e.g. ../arch_a.yaml)")
+        self.tokens = part.tokens if part.tokens is not None else top.tokens
+        self.baseline = bool(part.baseline if part.baseline is not None else (top.baseline or False))
+        raw_w = part.workloads if part.workloads is not None else top.workloads
+        wkey = (id(raw_w), where if part.workloads is not None else "")
+        if wkey not in workload_cache:
+            workload_cache[wkey] = _workloads(ctx, f"{where}workloads", raw_w, ptb)
+        self.workloads = workload_cache[wkey]
+        axes = part.axes if part.axes is not None else (top.axes or [])
+        self.blocks = []
+        seen: dict[str, int] = {}
+        for i, b in enumerate(axes):
+            for n in b.names:
+                if n in seen:
+                    ctx.fail(f"{where}axes[{i}]", f"axis '{n}' is already set by axes[{seen[n]}]")
+                seen[n] = i
+            self.blocks.append(_Random(b.random) if b.kind == "random" else
+                               (_Grid if b.kind == "grid" else _Zip)(getattr(b, b.kind)))
+        synth_names = synth_parameters()
+        self.workload_axes = [n for n in seen if n.startswith(WORKLOAD_PREFIX)]
+        for n in self.workload_axes:
+            key = n[len(WORKLOAD_PREFIX):]
+            if key not in synth_names:
+                ctx.fail(f"{where}axes: workload.{key}", "unknown key" + _hint(key, synth_names))
+            for w in self.workloads:
+                if w.synth is None:
+                    what = "a trace file" if w.path else "a trained model"
+                    ctx.fail(f"{where}axes: {n}", f"workload '{w.name}' is {what}; workload.* axes set "
+                                                  f"synthetic-trace parameters (list the pruned models' "
+                                                  f"traces under workloads instead)")
+
+        def load_base(p: str, wh: str) -> _Base:
+            path = ctx.resolve(p)
+            if not path.is_file():
+                ctx.fail(wh, f"no such file: {path}")
+            if str(path) not in bases:
+                bases[str(path)] = _Base(path)
+            return bases[str(path)]
+
+        self.base = load_base(base, f"{where}base")
+        self.axis_bases: dict[str, _Base] = {}
+        if "base" in seen:
+            block = self.blocks[seen["base"]]
+            values = block.values("base")
+            if values is None:
+                ctx.fail(f"{where}axes[{seen['base']}]: base", "expected a list of architecture config files")
+            for v in values:
+                if not isinstance(v, str) or not v:
+                    ctx.fail(f"{where}axes[{seen['base']}]: base", f"expected a config file path (got {v!r})")
+                self.axis_bases[v] = load_base(v, f"{where}axes[{seen['base']}]: base")
+        self.combos = math.prod(len(b) for b in self.blocks)
+        self.size = len(self.workloads) * self.combos
+        self.config_axes = [n for n in seen if n != "base" and not n.startswith(WORKLOAD_PREFIX)]
+        self.layout = configs.layout(self.config_axes)
+
+    def probe(self) -> Iterator[int]:
+        """Point numbers that together show every workload and every axis value (the rest at
+        their first value): a quick check of a spec too big to make every point of."""
+        yield from (w * self.combos for w in range(len(self.workloads)))
+        stride = 1
+        for b in reversed(self.blocks):
+            yield from (k * stride for k in b.probe())
+            stride *= len(b)
+
+    def point(self, j: int, index: int) -> DesignPoint:
+        w, c = divmod(j, self.combos)
+        picks = []
+        for b in reversed(self.blocks):
+            c, k = divmod(c, len(b))
+            picks.append(b[k])
+        params: dict = {}
+        for a in reversed(picks):
+            params.update(a)
+        base = self.axis_bases[params["base"]] if "base" in params else self.base
+        entry = self.configs.get(base, self.layout, [params[n] for n in self.config_axes], self.source)
+        wl = self.workloads[w]
+        if self.workload_axes:
+            synth = dict(wl.synth)
+            for n in self.workload_axes:
+                synth[n[len(WORKLOAD_PREFIX):]] = params[n]
+            wl = Workload(wl.name, synth=synth)
+        return DesignPoint(index, self.name, wl, entry, base.source, params, self.tokens, self.baseline)
+
+
+class SweepSpec:
+    """A validated spec. ``iter_points()`` makes the design points one at a time (constant memory);
+    ``points`` makes them all at once (small sweeps, tests)."""
+
+    def __init__(self, name: str, path: str, text_sha256: str, spec_sha256: str, parts: list[_Part]):
+        self.name = name
+        self.path = path
+        self.text_sha256 = text_sha256    # the file's bytes
+        self.spec_sha256 = spec_sha256    # what the file means: the validated spec (comments, layout ignored)
+        self._parts = parts
+        self.n_points = sum(p.size for p in parts)
+
+    def iter_points(self) -> Iterator[DesignPoint]:
+        index = 0
+        for part in self._parts:
+            for j in range(part.size):
+                yield part.point(j, index)
+                index += 1
+
+    @property
+    def points(self) -> tuple[DesignPoint, ...]:
+        return tuple(self.iter_points())
+
+    def probe(self, limit: int = PROBE_POINTS) -> None:
+        """Make (and so validate) up to ``limit`` design points that show every workload and every
+        axis value: most bad values of a big spec are found at once, before a listing starts."""
+        start = 0
+        for part in self._parts:
+            for j in part.probe():
+                if limit <= 0:
+                    return
+                part.point(j, start + j)
+                limit -= 1
+            start += part.size
+
+    @property
+    def parts(self) -> list[str]:
+        return [p.name for p in self._parts]
+
+    def workloads(self) -> list[Workload]:
+        """The workloads as listed in the spec (before ``workload.*`` axes), each once."""
+        out, seen = [], set()
+        for part in self._parts:
+            for w in part.workloads:
+                if id(w) not in seen:
+                    seen.add(id(w))
+                    out.append(w)
+        return out
+
+    def unreachable(self) -> list[tuple[str, str]]:
+        """``(workload, why)`` for every workload that cannot be read or made: a trace or model file
+        that is gone or unreadable, an EGRU workload without a usable PTB folder. Reads no data."""
+        out = []
+        for w in self.workloads():
+            if w.path is not None:
+                if not os.path.isfile(w.path) or not os.access(w.path, os.R_OK):
+                    out.append((w.name, f"cannot read the trace file {w.path}"))
+            elif w.egru is not None:
+                if not os.access(w.egru["model"], os.R_OK):
+                    out.append((w.name, f"cannot read the model file {w.egru['model']}"))
+                problem = ptb_problem(w.egru.get("ptb"))
+                if problem:
+                    out.append((w.name, problem))
+        return out
+
+    def check_reachable(self) -> None:
+        """One :class:`InputError` line naming the workloads that cannot be read or made, and why."""
+        problems = self.unreachable()
+        if not problems:
+            return
+        by_why: dict[str, list[str]] = {}
+        for name, why in problems:
+            by_why.setdefault(why, []).append(name)
+        text = "; ".join(f"workload{'s' if len(names) > 1 else ''} {', '.join(names)}: {why}"
+                         for why, names in by_why.items())
+        raise InputError(f"{self.path}: {text}")
+
+
+def load_spec(path: str | os.PathLike, ptb: str | os.PathLike | None = None, check_points: bool = True) -> SweepSpec:
+    """Parse and check a sweep spec; raises InputError (one line) on bad input.
+
+    ``ptb``: the PTB folder for ``egru`` workloads that do not name one (else $ACCELSIM_PTB).
+    ``check_points``: make every design point once now, validating its config (in constant
+    memory); with False only a sample that shows every axis value is made now
+    (:meth:`SweepSpec.probe`) and the others are validated as they are made
+    (:meth:`SweepSpec.iter_points`; the sweep makes them all once before anything runs).
+    """
     spec_path = Path(path)
     raw = read_yaml(spec_path)
     ctx = _Ctx(spec_path)
     if not isinstance(raw, dict):
-        ctx.fail("", f"expected a mapping with keys {', '.join(TOP_KEYS)} (got {type(raw).__name__})")
-    ctx.mapping("", raw, TOP_KEYS)
-    name = raw.get("name", spec_path.stem)
-    if not isinstance(name, str) or not name:
-        ctx.fail("name", f"must be a non-empty string (got {name!r})")
-    points: list[DesignPoint] = []
-    if "parts" in raw:
-        parts = raw["parts"]
-        if not isinstance(parts, list) or not parts:
-            ctx.fail("parts", "expected a non-empty list of sub-sweeps")
-        names = []
-        for i, part in enumerate(parts):
-            ctx.mapping(f"parts[{i}]", part, PART_KEYS)
-            pname = part.get("name", f"part{i}")
-            if not isinstance(pname, str) or not pname or pname in names:
-                ctx.fail(f"parts[{i}].name", f"must be a distinct non-empty string (got {pname!r})")
-            names.append(pname)
-            points += _expand_part(ctx, f"parts[{i}].", part, raw, pname, len(points))
+        keys = ", ".join(SpecModel.model_fields)
+        ctx.fail("", f"expected a mapping with keys {keys} (got {type(raw).__name__})")
+    try:
+        model = SpecModel.model_validate(raw)
+    except ValidationError as err:
+        raise InputError(describe(spec_path, err)) from None
+    name = model.name
+    if name is None:
+        try:
+            name = _plain_name(spec_path.stem)
+        except PydanticCustomError:
+            ctx.fail("name", f"missing, and the file name {spec_path.stem!r} is not a plain name (letters, "
+                             f"digits, '-', '_', '.'); set name: in the spec")
+    if ptb is None or str(ptb) == "":
+        ptb = os.environ.get(PTB_ENV) or None
+    ptb = str(Path(ptb).absolute()) if ptb else None
+    configs, bases, wcache = _Configs(), {}, {}
+    if model.parts is not None:
+        parts = [_Part(ctx, f"parts[{i}].", p.name or f"part{i}", p, model, ptb, configs, bases, wcache)
+                 for i, p in enumerate(model.parts)]
     else:
-        points = _expand_part(ctx, "", raw, {}, name, 0)
-    if not points:
+        parts = [_Part(ctx, "", name, PartSpec(), model, ptb, configs, bases, wcache)]
+    # What the spec means: its validated keys and values, and the files its relative paths resolve
+    # to (the same text elsewhere, over other configs or traces, is another spec).
+    meaning = dict(model.model_dump(mode="json"), name=name,
+                   resolved_bases=sorted(b.source for b in bases.values()),
+                   resolved_files=sorted({w.path or w.egru["model"] for p in parts for w in p.workloads
+                                          if w.path or w.egru}))
+    spec = SweepSpec(name, str(spec_path), hashlib.sha256(spec_path.read_bytes()).hexdigest(),
+                     sha256_text(canonical_json_lenient(meaning)), parts)
+    if spec.n_points == 0:
         ctx.fail("", "the sweep expands to no design points (an axis with no values, or random samples: 0)")
-    text = spec_path.read_bytes()
-    return SweepSpec(name, str(spec_path), hashlib.sha256(text).hexdigest(), tuple(points))
+    if check_points:
+        for _ in spec.iter_points():
+            pass
+    else:
+        spec.probe()
+    return spec
+
+
+def canonical_json_lenient(obj: Any) -> str:
+    """Canonical JSON that also takes YAML's dates and the like (as text)."""
+    import json
+
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), default=str)

@@ -99,30 +99,40 @@ class ResultsStore:
     @staticmethod
     def check_owner(out_dir: str | Path, sweep_name: str) -> None:
         """Refuse, before anything starts, a folder holding another sweep's results (writes nothing)."""
-        path = store_path(out_dir)
-        if Path(out_dir).exists() and not Path(out_dir).is_dir():
-            raise InputError(f"{out_dir}: exists and is not a folder; give --out a folder")
-        if not path.is_file():
-            return
-        try:
-            db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
-            try:
-                row = db.execute("SELECT value FROM sweep WHERE key = 'name'").fetchone()
-            finally:
-                db.close()
-        except sqlite3.DatabaseError as e:
-            raise InputError(f"{path}: not an accelsim results store ({e}); use another --out folder") from None
-        if row is not None and row[0] != sweep_name:
-            raise InputError(f"{out_dir}: holds the results of sweep '{row[0]}', not '{sweep_name}'; "
+        meta = stored_meta(out_dir)
+        if meta is not None and meta.get("name") not in (None, sweep_name):
+            raise InputError(f"{out_dir}: holds the results of sweep '{meta['name']}', not '{sweep_name}'; "
                              f"use another --out folder (nothing was changed)")
 
     def _set_meta(self, **kv) -> None:
         with self.db:
             self.db.execute("BEGIN")
             self.db.executemany("INSERT OR REPLACE INTO sweep (key, value) VALUES (?, ?)", list(kv.items()))
+        if hasattr(self, "meta"):
+            self.meta.update(kv)
 
-    def record_spec(self, spec_sha256: str, n_points: int) -> None:
-        self._set_meta(spec_sha256=spec_sha256, n_points=str(n_points), updated_at=_now())
+    def spec_mismatch(self, spec_sha256: str, text_sha256: str) -> str | None:
+        return spec_mismatch(self.meta, spec_sha256, text_sha256)
+
+    def record_spec(self, spec_sha256: str, text_sha256: str, n_points: int, spec_path: str) -> None:
+        self._set_meta(spec_model_sha256=spec_sha256, spec_sha256=text_sha256, n_points=str(n_points),
+                       spec_path=spec_path, updated_at=_now())
+
+    def carry_over(self, archived: Path) -> int:
+        """Copy from an archived store the successful simulations that this store's design points
+        name (the same key is the same simulation); returns how many."""
+        cols = ("key", "config", "trace_path", "trace_sha256", "tokens", "baseline", "status", "result",
+                "trace_stats", "error", "wall_s", "finished_at")
+        c = ", ".join(cols)
+        self.db.execute("ATTACH DATABASE ? AS old", (str(archived),))
+        try:
+            with self.db:
+                self.db.execute("BEGIN IMMEDIATE")
+                n = self.db.execute(f"INSERT OR IGNORE INTO points ({c}) SELECT {c} FROM old.points "
+                                    f"WHERE status = 'ok' AND key IN (SELECT key FROM members)").rowcount
+        finally:
+            self.db.execute("DETACH DATABASE old")
+        return n
 
     @property
     def name(self) -> str | None:
@@ -154,13 +164,17 @@ class ResultsStore:
             self.db.execute(f"INSERT OR IGNORE INTO points ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
                             tuple(row.get(c) for c in cols))
 
-    def set_members(self, members: list[dict]) -> None:
+    def set_members(self, members: Iterable[dict]) -> None:
         """Record the spec's design points (replacing the previous expansion) in one transaction."""
         with self.db:
             self.db.execute("BEGIN IMMEDIATE")
             self.db.execute("DELETE FROM members")
             self.db.executemany("INSERT INTO members (idx, part, workload, params, key) VALUES (?, ?, ?, ?, ?)",
-                                [(m["idx"], m["part"], m["workload"], m["params"], m["key"]) for m in members])
+                                ((m["idx"], m["part"], m["workload"], m["params"], m["key"]) for m in members))
+
+    def status_of(self, key: str) -> str | None:
+        row = self.db.execute("SELECT status FROM points WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
 
     def rows(self) -> list[dict]:
         """One row per stored simulation (by key)."""
@@ -186,6 +200,67 @@ class ResultsStore:
 
     def __exit__(self, *exc):
         self.close()
+
+
+def stored_meta(out_dir: str | Path) -> dict | None:
+    """The ``sweep`` table of the store in ``out_dir``, read only (None: no store there)."""
+    path = store_path(out_dir)
+    if Path(out_dir).exists() and not Path(out_dir).is_dir():
+        raise InputError(f"{out_dir}: exists and is not a folder; give --out a folder")
+    if not path.is_file():
+        return None
+    try:
+        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
+        try:
+            return dict(db.execute("SELECT key, value FROM sweep").fetchall())
+        finally:
+            db.close()
+    except sqlite3.DatabaseError as e:
+        raise InputError(f"{path}: not an accelsim results store ({e}); use another --out folder") from None
+
+
+def spec_mismatch(meta: dict, spec_sha256: str, text_sha256: str) -> str | None:
+    """None when a store with this ``meta`` holds results of the given spec (or of none yet); else
+    which spec it holds, for the refusal. Specs are compared by meaning (keys and values after
+    validation): comments and layout do not count; a changed axis, workload or part does."""
+    stored = meta.get("spec_model_sha256")
+    if stored is None:  # a store written before specs were compared by meaning: by the file's bytes
+        old = meta.get("spec_sha256")
+        if old is None or old == text_sha256:
+            return None
+    elif stored == spec_sha256:
+        return None
+    where = meta.get("spec_path") or "another spec"
+    when = meta.get("updated_at") or meta.get("created_at") or "?"
+    return f"{where}, last run {when}"
+
+
+def archive_store(out_dir: str | Path) -> Path | None:
+    """Move ``results.sqlite`` aside as ``results-<UTC time>.sqlite`` (its WAL folded in first), so
+    that a fresh store can start; nothing is deleted. Returns the archive's path (None: no store)."""
+    path = store_path(out_dir)
+    if not path.is_file():
+        return None
+    try:
+        db = sqlite3.connect(path, timeout=30, isolation_level=None)
+        try:
+            db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        finally:
+            db.close()
+    except sqlite3.DatabaseError as e:
+        raise InputError(f"{path}: not an accelsim results store ({e}); use another --out folder") from None
+    stamp = _dt.datetime.now(_dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    target = path.with_name(f"results-{stamp}.sqlite")
+    n = 1
+    while target.exists():
+        n += 1
+        target = path.with_name(f"results-{stamp}-{n}.sqlite")
+    path.rename(target)
+    for suffix in ("-wal", "-shm"):
+        side = path.with_name(path.name + suffix)
+        if side.exists():
+            side.rename(target.with_name(target.name + suffix))
+    return target
 
 
 def _now() -> str:

@@ -11,9 +11,13 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from typing import TYPE_CHECKING
+
 from accelsim.errors import InputError
 from accelsim.io import file_sha256
-from accelsim.sweep.spec import Workload
+
+if TYPE_CHECKING:
+    from accelsim.sweep.spec import Workload
 
 
 def synth_path(cache_dir: str | os.PathLike, workload: Workload) -> Path:

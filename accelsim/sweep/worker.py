@@ -15,6 +15,7 @@ import math
 import time
 from collections import OrderedDict
 
+from accelsim.sweep.keys import simulator_sha256
 from accelsim.sweep.traces import make_generated
 
 _TRACE_CACHE: "OrderedDict[tuple[str, str], object]" = OrderedDict()
@@ -23,11 +24,10 @@ _ENERGY_CACHE: dict[str, object] = {}
 
 
 def warm_up() -> None:
-    """Import the engine (loading its compiled kernels from Numba's disk cache) once per worker."""
-    try:
-        import accelsim.engine  # noqa: F401
-    except ImportError:
-        pass
+    """Import the engine (loading its compiled kernels from Numba's disk cache) once per worker.
+
+    An engine that does not import is an error here, not a quiet fallback."""
+    import accelsim.engine  # noqa: F401
 
 
 def _trace(path: str, sha256: str):
@@ -85,7 +85,6 @@ def simulate_point(task: dict) -> tuple[dict, dict]:
     """The real point function: the engine on one (config, trace). Returns (result, trace_stats)."""
     from accelsim.config import config_from_dict
     from accelsim.engine import simulate
-    from accelsim.sweep.run import simulator_sha256
 
     if task.get("simulator_sha256") not in (None, simulator_sha256()):
         # a Dask worker with another accelsim: its result would be stored under the wrong key

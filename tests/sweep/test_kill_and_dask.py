@@ -35,19 +35,17 @@ def _stored(out) -> dict:
         return {r["key"]: (r["status"], r["result"]) for r in st.rows()}
 
 
-def test_kill_9_mid_sweep_then_resume_has_every_point_once(tmp_path, point_fn):
-    # Points must take long enough for the kill to land mid-way: bigger layers for the real engine,
-    # a sleep for the stand-in.
+def test_kill_9_mid_sweep_then_resume_has_every_point_once(tmp_path):
+    # Points must take long enough for the kill to land mid-way: bigger layers than the tiny ones.
     synth = dict(TINY_SYNTH, layers=[32, 128, 128], tokens=500)
     spec = write_spec(tmp_path, workloads=[{"name": "syn", "synth": synth}], tokens=500,
                       axes=[{"grid": {"pe.count": [2, 4, 8, 16], "weight_sram.banks": [2, 4, 8],
                                       "skip_weights": [False, True]}}])
     out = tmp_path / "o"
-    fn = "None" if point_fn is None else "__import__('tests.sweep.fakes', fromlist=['x']).fake_point"
     code = (f"from accelsim.sweep import run_sweep\n"
             f"if __name__ == '__main__':\n"
-            f"    run_sweep({str(spec)!r}, {str(out)!r}, workers=2, progress=False, point_fn={fn})\n")
-    env = dict(os.environ, PYTHONPATH=str(REPO), ACCELSIM_FAKE_POINT_SLEEP_S="0.15")
+            f"    run_sweep({str(spec)!r}, {str(out)!r}, workers=2, progress=False)\n")
+    env = dict(os.environ, PYTHONPATH=str(REPO))
     proc = subprocess.Popen([sys.executable, "-c", code], cwd=REPO, env=env, start_new_session=True,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     db = out / "results.sqlite"
@@ -69,21 +67,21 @@ def test_kill_9_mid_sweep_then_resume_has_every_point_once(tmp_path, point_fn):
         assert c.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     partial = _stored(out)
     assert all(status == "ok" and result for status, result in partial.values())
-    df, s = run_sweep(spec, out, workers=2, progress=False, point_fn=point_fn, return_summary=True)
+    df, s = run_sweep(spec, out, workers=2, progress=False, return_summary=True)
     assert s.skipped == len(partial) and s.ran == N_KILL - len(partial)
     assert len(df) == N_KILL and df["key"].is_unique and (df["status"] == "ok").all()
     resumed = _stored(out)
     assert {k: resumed[k] for k in partial} == partial  # stored points untouched
     # and the resumed store equals an uninterrupted run
-    run_sweep(spec, tmp_path / "fresh", workers=1, progress=False, point_fn=point_fn)
+    run_sweep(spec, tmp_path / "fresh", workers=1, progress=False)
     assert _stored(tmp_path / "fresh") == resumed
 
 
 @pytest.mark.slow
-def test_dask_local_cluster_stores_the_same_results_as_local_processes(tmp_path, point_fn):
+def test_dask_local_cluster_stores_the_same_results_as_local_processes(tmp_path):
     distributed = pytest.importorskip("distributed")
     spec = write_spec(tmp_path)
-    run_sweep(spec, tmp_path / "local", workers=2, progress=False, point_fn=point_fn)
+    run_sweep(spec, tmp_path / "local", workers=2, progress=False)
     old = signal.signal(signal.SIGALRM, lambda *a: (_ for _ in ()).throw(TimeoutError("dask test over 120 s")))
     signal.alarm(120)
     try:
@@ -91,7 +89,7 @@ def test_dask_local_cluster_stores_the_same_results_as_local_processes(tmp_path,
                                       dashboard_address=None, silence_logs=40) as cluster:
             assert cluster.scheduler_address.startswith("tcp://127.0.0.1:")
             df, s = run_sweep(spec, tmp_path / "dask", scheduler=cluster.scheduler_address, progress=False,
-                              point_fn=point_fn, return_summary=True)
+                              return_summary=True)
     finally:
         signal.alarm(0)
         signal.signal(signal.SIGALRM, old)
