@@ -19,9 +19,11 @@ from accelsim.engine.schedule import STALL_CAUSES, Timeline
 from accelsim.trace.format import Trace
 from accelsim.units import pe_array as pa
 
-UNIT_STALLS = {"fifo_full": pa.S_FIFO_FULL, "dram_data": pa.S_DRAM_DATA,
-               "bank_conflict": pa.S_BANK_CONFLICT, "load_imbalance": pa.S_LOAD_IMBALANCE}
+# measured waits inside a phase (the dispatcher blocked, a column waiting for its bursts)
+UNIT_STALLS = {"fifo_full": pa.S_FIFO_FULL, "dram_data": pa.S_DRAM_DATA}
 STALL_KEYS = STALL_CAUSES + tuple(UNIT_STALLS)
+# work above a perfect spread, not waiting time (it may overlap other work): reported apart
+LOST_WORK = {"bank_conflict": pa.S_BANK_CONFLICT, "load_imbalance": pa.S_LOAD_IMBALANCE}
 
 
 def _stat(w: ClusterWork, slot: int) -> int:
@@ -65,6 +67,7 @@ def build_result(config: ArchConfig, trace: Trace, table: EnergyTable, work: lis
     totals = dict.fromkeys(("macs", "sram_weight_bits", "sram_metadata_bits", "dram_read_bytes",
                             "unit_updates", "queue_events"), 0)
     stall_tot = dict.fromkeys(STALL_KEYS, 0)
+    lost_tot = dict.fromkeys(LOST_WORK, 0)
     pe_all = []
     busy = {"pe_array": 0, "update_unit": 0, "dram": 0}
     for i, w in enumerate(work):
@@ -76,6 +79,9 @@ def build_result(config: ArchConfig, trace: Trace, table: EnergyTable, work: lis
         stalls.update({k: _stat(w, s) for k, s in UNIT_STALLS.items()})
         for k in STALL_KEYS:
             stall_tot[k] += stalls[k]
+        lost = {k: _stat(w, s) for k, s in LOST_WORK.items()}
+        for k in LOST_WORK:
+            lost_tot[k] += lost[k]
         pe = sum(p.pe_macs for p in w.phases)
         pe_all.append(pe)
         b = {"pe_array": _stat(w, pa.S_BUSY),
@@ -94,6 +100,7 @@ def build_result(config: ArchConfig, trace: Trace, table: EnergyTable, work: lis
             "sram_words_per_bank": [int(x) for x in sum(p.bank_words for p in w.phases)],
             "weight_bytes_stored": w.stored_bytes,
             "stalls_cycles": stalls,
+            "lost_work_cycles": lost,
             "busy_cycles": b,
             "pe_work": _pe_work(pe),
             "queue_peak": {"input": int(tl.queue_peak[i]), "recurrent": int(tl.recurrent_queue_peak[i])},
@@ -120,6 +127,7 @@ def build_result(config: ArchConfig, trace: Trace, table: EnergyTable, work: lis
         "dram_read_bytes": int(totals["dram_read_bytes"]),
         "events": {w.name: w.trace_events for w in work if w.update_cycles is not None},
         "stalls_cycles": stall_tot,
+        "lost_work_cycles": lost_tot,
         "busy_cycles": busy,
         "pe_work": _pe_work(pe_cat),
         "queue_peak": int(max(max(tl.queue_peak), max(tl.recurrent_queue_peak))),

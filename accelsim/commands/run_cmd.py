@@ -167,12 +167,14 @@ def print_summary(r: dict, wall_s: float, out: str | None, checks: list[str] | N
     for a, b in rows:
         t.add_row(a, b)
     con.print(t)
-    s = Table(title="stall cycles by cause (summed over clusters) and energy by component", show_header=True)
+    s = Table(title="stall cycles by cause, lost work (summed over clusters) and energy by component",
+              show_header=True)
     s.add_column("stall cause")
     s.add_column("cycles", justify="right")
     s.add_column("energy component")
     s.add_column("uJ", justify="right")
-    stalls = list(r["stalls_cycles"].items())
+    stalls = list(r["stalls_cycles"].items()) + [
+        (f"{k} (lost work)", v) for k, v in r.get("lost_work_cycles", {}).items()]
     energy = [(k, v) for k, v in r["energy_pj"].items() if k != "total"]
     for i in range(max(len(stalls), len(energy))):
         a = stalls[i] if i < len(stalls) else ("", "")

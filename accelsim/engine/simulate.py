@@ -63,7 +63,8 @@ def _add_baseline(result, config, trace, energy_table, tokens, config_source):
     result["speedup_vs_dense"] = base["cycles"] / result["cycles"]
     result["energy_reduction_vs_dense"] = base["energy_pj"]["total"] / result["energy_pj"]["total"]
     result["baseline"] = {k: base[k] for k in ("cycles", "macs", "latency_cycles", "sram_read_bits",
-                                               "dram_read_bytes", "energy_pj", "stalls_cycles")}
+                                               "dram_read_bytes", "energy_pj", "stalls_cycles",
+                                               "lost_work_cycles")}
 
 
 def simulate(config: ArchConfig, trace: Trace, energy_table: EnergyTable, *, tokens: int | None = None,

@@ -191,10 +191,10 @@ def _why_text(stalls: pd.DataFrame, pe: pd.DataFrame, breakdown: pd.DataFrame, g
     for part, ppe in pe.groupby("part", sort=False) if not pe.empty else []:
         parts = []
         for pr, sub in ppe.groupby("pruning", sort=False):
-            st = (sub["load_imbalance_stall_cycles_per_token"].fillna(0)
-                  + sub["bank_conflict_stall_cycles_per_token"].fillna(0)).mean()
+            st = (sub["load_imbalance_lost_cycles_per_token"].fillna(0)
+                  + sub["bank_conflict_lost_cycles_per_token"].fillna(0)).mean()
             parts.append(f"{pr}: busiest PE {sub['imbalance'].mean():.3f}x the mean work, {st:,.0f} load-imbalance + "
-                         f"bank-conflict stall cycles and {sub['cycles_per_token'].mean():,.0f} cycles per token")
+                         f"bank-conflict cycles of lost work and {sub['cycles_per_token'].mean():,.0f} cycles per token")
         note = ""
         if ppe.groupby("pruning")["workload"].nunique().max() == 1 and ppe["workload"].nunique() > 1:
             note = (" These are different trained models (their activity differs), so the imbalance compares "

@@ -305,8 +305,8 @@ def pe_load(df: pd.DataFrame) -> pd.DataFrame:
                 "pe_work_mean": mean.values,
                 "pe_work_max": mx.values,
                 "imbalance": (mx / mean).values,
-                "load_imbalance_stall_cycles_per_token": (g.get("stalls_cycles.load_imbalance", np.nan) / t).values,
-                "bank_conflict_stall_cycles_per_token": (g.get("stalls_cycles.bank_conflict", np.nan) / t).values,
+                "load_imbalance_lost_cycles_per_token": (g.get("lost_work_cycles.load_imbalance", np.nan) / t).values,
+                "bank_conflict_lost_cycles_per_token": (g.get("lost_work_cycles.bank_conflict", np.nan) / t).values,
                 "cycles_per_token": _per_token(g, "cycles").values,
                 "key": g["key"].values,
             }))

@@ -182,15 +182,15 @@ def pe_load_figure(t: pd.DataFrame, out_dir: Path, name: str = "pe_load", pdf: b
     x = np.arange(len(settings))
     w = 0.8 / len(prunings)
     for i, pr in enumerate(prunings):
-        num = ["imbalance", "load_imbalance_stall_cycles_per_token", "bank_conflict_stall_cycles_per_token",
+        num = ["imbalance", "load_imbalance_lost_cycles_per_token", "bank_conflict_lost_cycles_per_token",
                "cycles_per_token"]
         sub = t[t["pruning"] == pr].groupby("setting", sort=False)[num].mean().reindex(settings)
-        stalls = sub["load_imbalance_stall_cycles_per_token"].fillna(0) + sub["bank_conflict_stall_cycles_per_token"].fillna(0)
+        stalls = sub["load_imbalance_lost_cycles_per_token"].fillna(0) + sub["bank_conflict_lost_cycles_per_token"].fillna(0)
         axes[0].bar(x + i * w, sub["imbalance"], width=w, label=pr)
         axes[1].bar(x + i * w, stalls, width=w, label=pr)
         axes[2].bar(x + i * w, sub["cycles_per_token"], width=w, label=pr)
     titles = ("busiest / mean PE work, summed over layers (1 = balanced)",
-              "load-imbalance + bank-conflict stall cycles / token", "cycles per token")
+              "lost work: load-imbalance + bank-conflict cycles / token", "cycles per token")
     for ax, title in zip(axes, titles):
         ax.set_xticks(x + 0.4 - w / 2, [_short(s, 36) for s in settings], rotation=30, ha="right", fontsize=7)
         ax.set_title(title, fontsize=9)

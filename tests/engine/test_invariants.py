@@ -122,7 +122,7 @@ def test_result_has_every_documented_key():
     tr = random_trace(seed=1)
     r = simulate(ARCH_A, tr, TABLE, baseline=True)
     for k in ("cycles", "tokens", "latency_cycles", "latency_us", "tokens_per_s", "macs",
-              "macs_dense", "sram_read_bits", "dram_read_bytes", "events", "stalls_cycles",
+              "macs_dense", "sram_read_bits", "dram_read_bytes", "events", "stalls_cycles", "lost_work_cycles",
               "pe_work", "queue_peak", "energy_pj", "energy_pj_per_token", "ideal_reduction",
               "per_layer", "config", "trace", "speedup_vs_dense", "energy_reduction_vs_dense"):
         assert k in r, k

@@ -50,12 +50,14 @@ TABLE_ALT = EnergyTable(
 )
 
 STALL_KEYS = ("dependency", "dram_contention", "queue_full", "cluster_wait", "fifo_full",
-              "dram_data", "bank_conflict", "load_imbalance")
+              "dram_data")
+LOST_KEYS = ("bank_conflict", "load_imbalance")
 COMPONENTS = ("mac", "accumulator", "sram_weights", "sram_metadata", "dram", "update",
               "event_queue")          # per layer; the run adds "leakage"
 ECHO_KEYS = ("config", "config_source", "energy_table", "trace")
 BASELINE_KEYS = ("cycles", "macs", "latency_cycles", "sram_read_bits", "dram_read_bytes",
-                 "energy_pj", "stalls_cycles")
+                 "energy_pj", "stalls_cycles",
+                 "lost_work_cycles")
 
 # update unit work per unit and step (docs/architecture.md, docs/results.md)
 UPDATE_NONLIN, UPDATE_MULTS, UPDATE_ADDS, UPDATE_COMPARES = 3, 3, 12, 1
@@ -275,6 +277,7 @@ def reference_result(cfg, trace, table, ref=None, tokens=None):
     tot = dict(macs=0, sram_weights=0, sram_metadata=0, dram_read_bytes=0, unit_updates=0,
                queue_events=0)
     stalls_tot = dict.fromkeys(STALL_KEYS, 0)
+    lost_tot = dict.fromkeys(LOST_KEYS, 0)
     busy_tot = {"pe_array": 0, "update_unit": 0, "dram": 0}
     for i, r in enumerate(ref["per_layer"]):
         r = _plain(r)
@@ -285,6 +288,8 @@ def reference_result(cfg, trace, table, ref=None, tokens=None):
             tot[k] += counts[k]
         for k in STALL_KEYS:
             stalls_tot[k] += r["stalls"][k]
+        for k in LOST_KEYS:
+            lost_tot[k] += r["stalls"][k]
         for k in busy_tot:
             busy_tot[k] += r["busy"][k]
         pe = _plain(ref["pe_macs"][i])
@@ -298,7 +303,8 @@ def reference_result(cfg, trace, table, ref=None, tokens=None):
             "dram_read_bytes": r["dram_read_bytes"],
             "sram_words_per_bank": list(r["bank_words"]),
             "weight_bytes_stored": stored[i],
-            "stalls_cycles": dict(r["stalls"]),
+            "stalls_cycles": {k: r["stalls"][k] for k in STALL_KEYS},
+            "lost_work_cycles": {k: r["stalls"][k] for k in LOST_KEYS},
             "busy_cycles": dict(r["busy"]),
             "pe_work": {"mean": sum(pe) / len(pe), "max": max(pe)},
             "queue_peak": dict(r["queue_peak"]),
@@ -334,6 +340,7 @@ def reference_result(cfg, trace, table, ref=None, tokens=None):
         "dram_read_bytes": tot["dram_read_bytes"],
         "events": {names[i]: events[i] for i in range(len(trace.layers))},
         "stalls_cycles": stalls_tot,
+        "lost_work_cycles": lost_tot,
         "busy_cycles": busy_tot,
         "pe_work": {"mean": sum(pes) / len(pes), "max": max(pes)},
         "queue_peak": max(max(r["queue_peak"]["input"], r["queue_peak"]["recurrent"])

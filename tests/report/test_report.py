@@ -132,8 +132,8 @@ def test_breakdown_latency_pe_load_pareto_data(report):
         assert r.pe_work_max == sum(l["pe_work"]["max"] for l in layers)
         assert r.pe_work_mean == pytest.approx(sum(l["pe_work"]["mean"] for l in layers))
         assert r.imbalance == pytest.approx(r.pe_work_max / r.pe_work_mean)
-        assert r.load_imbalance_stall_cycles_per_token == (
-            rows[r.key]["stalls_cycles"]["load_imbalance"] / rows[r.key]["tokens"])
+        assert r.load_imbalance_lost_cycles_per_token == (
+            rows[r.key]["lost_work_cycles"]["load_imbalance"] / rows[r.key]["tokens"])
     # column-balanced pruning (balance groups = 16 >= PEs here) leaves no PE busier than the mean
     assert list(pe[pe["pruning"] == "column-balanced"]["imbalance"]) == pytest.approx([1.0, 1.0])
     assert (pe[pe["pruning"] == "unstructured"]["imbalance"] > 1.0).all()
