@@ -43,9 +43,11 @@ class _Frozen(BaseModel):
 
 
 # Enumerations are Literals so YAML strings validate in strict mode; the comment says what each means.
-WeightFormat = Literal["dense", "csc", "bitmap"]
+WeightFormat = Literal["dense", "csc", "bitmap", "csc_relative", "nm"]
 """dense: every entry stored, no metadata; csc: column pointers + row indices + nonzero values;
-bitmap: one presence bit per entry + nonzero values."""
+bitmap: one presence bit per entry + nonzero values; csc_relative: column pointers + per entry a
+value and an index_bits run of skipped zero rows (padding zeros when a run overflows, EIE);
+nm: N:M structured, nm_n values and log2(nm_m)-bit positions per group of nm_m rows."""
 Layout = Literal["row_interleaved", "blocked"]
 """row_interleaved: row i -> PE (i mod P); blocked: contiguous blocks of ceil(3H/P) rows per PE."""
 Mapping = Literal["spatial", "temporal"]
@@ -162,7 +164,9 @@ class ArchConfig(_Frozen):
     dispatcher: Dispatcher = Dispatcher()
     weight_sram: WeightSRAM = WeightSRAM()
     layout: Layout = Field("row_interleaved", description="row -> PE/bank placement policy")
-    weight_format: WeightFormat = Field("csc", description="dense | csc | bitmap")
+    weight_format: WeightFormat = Field("csc", description="how weights are stored: dense, csc, bitmap, csc_relative (EIE: per entry an index_bits run of skipped zero rows, padding zeros when a run overflows) or nm (N:M structured, see nm_n and nm_m); compared in docs/architecture.md")
+    nm_n: PositiveInt = Field(2, description="weight_format nm: values stored per group of nm_m consecutive rows of a column (N); at most nm_m")
+    nm_m: PowerOfTwo = Field(4, le=256, description="weight_format nm: rows per group (M, power of two); positions take log2(M) bits; the last group of a column is shorter when M does not divide its rows" + _upto(256, "a position of log2(M) bits fits the narrowest SRAM word"))
     weight_storage: WeightStorage = Field("sram", description="sram (on chip) | dram (streamed per event)")
     event_queue: EventQueue = EventQueue()
     update_unit: UpdateUnit = UpdateUnit()
@@ -176,6 +180,12 @@ class ArchConfig(_Frozen):
     skip_weights: bool = Field(True, description="skip zero weights (False: every row of a fetched column is a MAC)")
     include_decoder: bool = Field(False, description="simulate the tied-embedding decoder fed by last-layer events")
     energy_table: str = Field("45nm", description="a shipped energy table by name (`45nm`), or a YAML file: a value with a `/` or ending in `.yaml` is a path, relative to this config's folder")
+
+    @model_validator(mode="after")
+    def _nm_fits(self):
+        if self.nm_n > self.nm_m:
+            raise ValueError(f"nm_n ({self.nm_n}) must be at most nm_m ({self.nm_m})")
+        return self
 
     @model_validator(mode="after")
     def _fits(self):

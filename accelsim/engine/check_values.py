@@ -2,7 +2,8 @@
 
 For every phase the dispatcher's column list is the timing model's own (the list each phase was
 costed with, activity skipping on or off), each fetched column is encoded by the configured weight format
-bank by bank (as it would sit in SRAM) and decoded again, and each PE accumulates the products
+bank by bank (as it would sit in SRAM, with the zeros the format stores: csc_relative's padding
+entries, nm's fill) and decoded again, and each PE accumulates the products
 for the rows it owns; input and recurrent sums stay apart (Wx[g] and Rh[g] are never mixed). The
 result is compared with a dense NumPy computation of ``W x_t + b_x`` and ``R y_{t-1} + b_r``.
 
@@ -16,14 +17,78 @@ from __future__ import annotations
 import numpy as np
 
 from accelsim.config.schema import ArchConfig
+from accelsim.errors import InputError
 from accelsim.trace.format import CSC, Trace
-from accelsim.units.weight_sram import owner_of_rows
+from accelsim.units.weight_sram import row_owners
 
 
-def _encode_decode(fmt: str, col: np.ndarray, rows: np.ndarray, values: np.ndarray,
+def relative_encode(col, local, values, index_bits: int):
+    """csc_relative, as stored: per fetched column (slot) the bank's entries in row order, each a
+    value and the run of zero rows skipped before it, in ``index_bits`` bits; a run that does not
+    fit is split by padding entries (value 0, run ``2^index_bits - 1``). Returns (slot, value,
+    run) per stored entry, paddings included."""
+    if col.size == 0:
+        return np.zeros(0, np.int64), np.zeros(0), np.zeros(0, np.int64)
+    order = np.lexsort((local, col))
+    c, l, v = col[order], local[order], values[order].astype(np.float64)
+    first = np.concatenate(([True], c[1:] != c[:-1]))
+    prev = np.concatenate(([-1], l[:-1]))
+    prev[first] = -1
+    span = 1 << min(int(index_bits), 62)
+    z = l - prev - 1                               # zero rows before each nonzero
+    pads = z // span
+    reps = pads + 1                                # its padding entries, then itself
+    k = np.arange(int(reps.sum())) - np.repeat(np.cumsum(reps) - reps, reps)
+    e = np.repeat(np.arange(c.size), reps)
+    real = k == pads[e]
+    run = np.where(real, z[e] - pads[e] * span, span - 1) & (span - 1)
+    return c[e], np.where(real, v[e], 0.0), run
+
+
+def relative_decode(slot, value, run, bank_rows):
+    """Read csc_relative entries back: an entry sits ``run + 1`` bank positions after the previous
+    entry of its column (the first: ``run`` positions after the bank's first row)."""
+    if slot.size == 0:
+        return slot, np.zeros(0, np.int64), value
+    step = run + 1
+    csum = np.cumsum(step)
+    starts = np.concatenate(([True], slot[1:] != slot[:-1]))
+    head = np.maximum.accumulate(np.where(starts, np.arange(slot.size), 0))
+    before = np.where(head > 0, csum[np.maximum(head - 1, 0)], 0)
+    return slot, bank_rows[csum - before - 1], value
+
+
+def _nm(col, rows, values, bank_rows, n_cols: int, n: int, m: int):
+    """nm: per fetched column and group of ``m`` rows held by the bank, exactly ``min(n, rows in
+    the group)`` (position, value) pairs, the nonzeros and zeros to fill (at the group's first
+    free positions); positions in log2(m) bits. Decoding: row = group x m + position."""
+    groups, size = np.unique(bank_rows // m, return_counts=True)
+    keep = np.minimum(n, size)
+    gi = np.searchsorted(groups, rows // m)
+    pos = rows % m
+    count = np.zeros((n_cols, groups.size), np.int64)
+    np.add.at(count, (col, gi), 1)
+    if (count > keep).any():
+        j, g = (int(x[0]) for x in np.nonzero(count > keep))
+        raise InputError(f"weight column {j} is not {n}:{m} structured: group {int(groups[g])} holds "
+                         f"{int(count[j, g])} nonzeros, at most {n} fit")
+    occupied = np.zeros((n_cols, groups.size, m), bool)
+    occupied[col, gi, pos] = True
+    stored_value = np.zeros((n_cols, groups.size, m))
+    stored_value[col, gi, pos] = values
+    free = ~occupied & (np.arange(m) < size[:, None])[None]
+    fill = free & (np.cumsum(free, axis=2) <= (keep[None, :] - count)[..., None])
+    c, g, p = np.nonzero(occupied | fill)          # the stored pairs, group by group
+    p = p & (m - 1)                                # a position in log2(m) bits
+    return c, groups[g] * m + p, stored_value[c, g, p]
+
+
+def _encode_decode(config: ArchConfig, col: np.ndarray, rows: np.ndarray, values: np.ndarray,
                    bank_rows: np.ndarray, n_cols: int):
-    """Store the fetched columns' nonzeros that live in one bank as ``fmt`` stores them, and read
-    them back: (column slot, row, value) of every product the PEs will compute."""
+    """Store the fetched columns' nonzeros that live in one bank as the configured format stores
+    them (the zeros it stores included), and read them back: (column slot, row, value) of every
+    product the PEs will compute."""
+    fmt = config.weight_format
     local = np.searchsorted(bank_rows, rows)          # the row's position inside the bank
     if fmt == "dense":                                # every row stored, zeros included
         stored = np.zeros((n_cols, len(bank_rows)))
@@ -32,6 +97,11 @@ def _encode_decode(fmt: str, col: np.ndarray, rows: np.ndarray, values: np.ndarr
         return c, bank_rows[l], stored[c, l]
     if fmt == "csc":                                  # (row index, value) pairs
         return col, bank_rows[local], values.astype(np.float64)
+    if fmt == "csc_relative":                         # (run of zero rows, value), paddings
+        return relative_decode(*relative_encode(col, local, values, config.precision.index_bits),
+                               bank_rows)
+    if fmt == "nm":                                   # N (position, value) pairs per group
+        return _nm(col, rows, values, bank_rows, n_cols, config.nm_n, config.nm_m)
     bitmap = np.zeros((n_cols, len(bank_rows)), dtype=bool)   # bitmap + packed values
     bitmap[col, local] = True
     c, l = np.nonzero(bitmap)                         # row order within each column
@@ -41,12 +111,12 @@ def _encode_decode(fmt: str, col: np.ndarray, rows: np.ndarray, values: np.ndarr
 
 def datapath_matvec(config: ArchConfig, weight: CSC, cols: np.ndarray, x: np.ndarray) -> np.ndarray:
     """Accumulate ``sum_j W[:, j] x_j`` over the fetched columns the way the hardware does: each
-    bank's stored entries decoded by the format, each product added by the PE owning its row."""
+    bank's stored entries decoded by the format, each product added by the PE owning its row
+    (nm: the PE owning its group)."""
     n_rows = weight.shape[0]
     P, B = config.pe.count, config.weight_sram.banks
-    all_rows = np.arange(n_rows)
-    bank_of_row = owner_of_rows(config.layout, all_rows, n_rows, B)
-    pe_of_row = owner_of_rows(config.layout, all_rows, n_rows, P)
+    bank_of_row = row_owners(config, n_rows, B)
+    pe_of_row = row_owners(config, n_rows, P)
     cols = np.asarray(cols, dtype=np.int64)
     x = np.asarray(x, dtype=np.float64)
     counts = weight.indptr[cols + 1] - weight.indptr[cols]
@@ -59,7 +129,7 @@ def datapath_matvec(config: ArchConfig, weight: CSC, cols: np.ndarray, x: np.nda
     for b in range(B):
         sel = bank_of_row[rows] == b
         bank_rows = np.flatnonzero(bank_of_row == b)
-        c, r, v = _encode_decode(config.weight_format, slot[sel], rows[sel], vals[sel],
+        c, r, v = _encode_decode(config, slot[sel], rows[sel], vals[sel],
                                  bank_rows, len(cols))
         np.add.at(acc, (pe_of_row[r], r), v * x[c])
     return acc.sum(axis=0)

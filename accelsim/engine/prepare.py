@@ -17,7 +17,7 @@ from accelsim.errors import InputError
 from accelsim.trace.format import CSC, Trace
 from accelsim.trace.stats import layer_macs_dense
 from accelsim.units import pe_array, update_unit
-from accelsim.units.weight_sram import ColumnTables, column_tables
+from accelsim.units.weight_sram import ColumnTables, column_tables, extra_entries
 
 
 @dataclass
@@ -133,10 +133,11 @@ def _steps_entries(events, T: int) -> int:
 def estimate_run_bytes(config: ArchConfig, trace: Trace, tokens: int) -> int:
     """Bytes a run of ``tokens`` tokens allocates at its peak, estimated from the sizes alone
     (before anything is allocated): per layer the per-column tables (columns x (P + B) 64-bit
-    entries and their temporaries, freed before the next layer), the per-entry step lists of the
-    delta-design path, the per-step arrays every layer keeps (cycles, DRAM holds, update cycles,
-    events out), and the PE-array scratch (P x FIFO depth slots). An upper estimate: Python
-    overheads and the SimPy processes (a few per cluster) are small beside these."""
+    entries and their temporaries, freed before the next layer; csc_relative's padding entries
+    count as nonzeros), the per-entry step lists of the delta-design path, the per-step arrays
+    every layer keeps (cycles, DRAM holds, update cycles, events out), and the PE-array scratch
+    (P x FIFO depth slots). An upper estimate: Python overheads and the SimPy processes (a few per
+    cluster) are small beside these."""
     P, B, F = config.pe.count, config.weight_sram.banks, config.pe.fifo_depth
     T = int(tokens)
     dense = not config.skip_activity
@@ -149,6 +150,7 @@ def estimate_run_bytes(config: ArchConfig, trace: Trace, tokens: int) -> int:
         n_in, H = l.input_size, l.hidden_size
         cols = n_in + H + 3
         nnz = l.weight.nnz + 3 * H
+        nnz += extra_entries(config, 3 * H, cols)
         tables = cols * (4 * P + 6 * B + 8) * word + nnz * 6 * word
         entries = 0
         if delta:
@@ -167,7 +169,8 @@ def estimate_run_bytes(config: ArchConfig, trace: Trace, tokens: int) -> int:
         kept += T * (2 * n_phases + 2) * word
     if config.include_decoder and trace.decoder_weight is not None:
         dec = trace.decoder_weight
-        peak_layer = max(peak_layer, (dec.shape[1] + 1) * (4 * P + 6 * B + 8) * word + dec.nnz * 6 * word)
+        dec_nnz = dec.nnz + extra_entries(config, dec.shape[0], dec.shape[1])
+        peak_layer = max(peak_layer, (dec.shape[1] + 1) * (4 * P + 6 * B + 8) * word + dec_nnz * 6 * word)
         kept += T * 2 * word
     scratch = (P * (F + 4) + B) * word
     schedule = T * 2 * word
@@ -307,13 +310,14 @@ def _layer_phases(config: ArchConfig, trace: Trace, i: int):
     layer, T = trace.layers[i], trace.steps
     n_in = layer.input_size
     x_part, h_part = _step_sets(config, trace, i)
+    where = f"{trace.path or 'trace'}: layer {i}"
     if not _delta_design(config):
-        tables = column_tables(config, layer.weight)
+        tables = column_tables(config, layer.weight, where)
         x = _phase(config, tables, *_csr_or_dense(x_part, T, 0))
         r = _phase(config, tables, *_csr_or_dense(h_part, T, n_in))
         return [x, r], ("x", "r"), tables.stored_bytes
     weight = _with_bias_column(layer) if config.bias_column else layer.weight
-    tables = column_tables(config, weight)
+    tables = column_tables(config, weight, where, last_is_bias=config.bias_column)
     stored = tables.stored_bytes
     if not config.bias_column:   # keep the pseudo-column numbering: an empty bias column
         tables = _with_markers(tables, 1)
@@ -353,7 +357,7 @@ def prepare(config: ArchConfig, trace: Trace) -> list[ClusterWork]:
                                 layer_macs_dense(trace.layers[i], T), stored, names))
     if config.include_decoder:
         dec = trace.decoder_weight
-        tables = column_tables(config, dec)
+        tables = column_tables(config, dec, f"{trace.path or 'trace'}: decoder")
         last = trace.layers[-1].events
         H_last = trace.layers[-1].hidden_size
         d = _phase(config, tables, last.indptr, last.indices, 0, H_last if dense_act else 0)

@@ -6,7 +6,10 @@ largest-|w| fraction, so every matrix ends at exactly the requested sparsity
 ``--method column-balanced`` instead keeps, in every column of W_l and R_l and within every PE row
 group (row i belongs to group i mod G, as the ``interleaved`` layout maps rows to PEs), the same
 number ``round((1 - s) * rows_in_group)`` of largest-|w| entries, as Spartus does: every event
-column then gives every PE the same work.
+column then gives every PE the same work. ``--method N:M`` (e.g. ``2:4``) keeps, in every group
+of M consecutive rows of every column of W_l and R_l (rows gM .. gM+M-1; the last group is
+shorter when M does not divide 3H), the N largest-|w| entries: the weights the ``nm`` weight
+format stores. Its sparsity is set by the pattern (1 - N/M), so every stage must give that value.
 
 Sparsity rises over ``--stages`` (e.g. 0.6,0.7); after each stage the model is fine-tuned for
 ``--steps-per-stage`` AdamW steps with the mask re-applied after every step.
@@ -16,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 import time
 from pathlib import Path
@@ -24,7 +28,30 @@ import numpy as np
 
 from accelsim.errors import InputError, report_input_errors
 
-METHODS = ("unstructured", "column-balanced")
+METHODS = ("unstructured", "column-balanced")   # or an N:M pattern such as 2:4
+_NM = re.compile(r"^(\d+):(\d+)$")
+
+
+def nm_pattern(method: str) -> tuple[int, int] | None:
+    """(N, M) of an N:M method (0 < N <= M), None for the other methods."""
+    m = _NM.match(method)
+    if not m:
+        return None
+    n, mm = int(m.group(1)), int(m.group(2))
+    if not 0 < n <= mm:
+        raise InputError(f"--method {method}: an N:M pattern needs 0 < N <= M")
+    return n, mm
+
+
+def _method(value: str) -> str:
+    """argparse type of --method: unstructured, column-balanced or N:M."""
+    try:
+        if value in METHODS or nm_pattern(value):
+            return value
+    except InputError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+    raise argparse.ArgumentTypeError(f"expected unstructured, column-balanced or N:M such as 2:4 "
+                                     f"(got {value!r})")
 
 
 def magnitude_mask(w: np.ndarray, sparsity: float) -> np.ndarray:
@@ -59,14 +86,35 @@ def column_balanced_mask(w: np.ndarray, sparsity: float, groups: int) -> np.ndar
     return mask
 
 
+def nm_mask(w: np.ndarray, n: int, m: int) -> np.ndarray:
+    """0/1 mask keeping, in every group of ``m`` consecutive rows of every column (rows
+    gm .. gm+m-1, the last group shorter when ``m`` does not divide the rows), the ``n``
+    largest-|w| entries (ties: the lower row)."""
+    if not 0 < n <= m:
+        raise InputError(f"an N:M pattern needs 0 < N <= M (got {n}:{m})")
+    mask = np.zeros(w.shape, dtype=np.float32)
+    cols = np.arange(w.shape[1])[None, :]
+    for start in range(0, w.shape[0], m):
+        block = np.abs(w[start:start + m])
+        top = np.argsort(-block, axis=0, kind="stable")[:n]   # per column
+        mask[start + top, cols] = 1.0
+    return mask
+
+
 def make_masks(model, sparsity: float, method: str, groups: int) -> dict[str, np.ndarray]:
-    """Masks for every l{l}.W and l{l}.R of an EGRUModel (torch-free form)."""
+    """Masks for every l{l}.W and l{l}.R of an EGRUModel (torch-free form); an N:M ``method``
+    ignores ``sparsity`` (the pattern sets it)."""
+    nm = nm_pattern(method)
     out = {}
     for i, l in enumerate(model.layers):
         for name in ("W", "R"):
             w = getattr(l, name)
-            out[f"l{i}.{name}"] = (magnitude_mask(w, sparsity) if method == "unstructured"
-                                   else column_balanced_mask(w, sparsity, groups))
+            if nm:
+                out[f"l{i}.{name}"] = nm_mask(w, *nm)
+            elif method == "unstructured":
+                out[f"l{i}.{name}"] = magnitude_mask(w, sparsity)
+            else:
+                out[f"l{i}.{name}"] = column_balanced_mask(w, sparsity, groups)
     return out
 
 
@@ -84,7 +132,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--base", required=True, help="model file to start from (.npz)")
     p.add_argument("--stages", required=True, help="sparsities, rising, e.g. 0.6,0.7 (last = target)")
     p.add_argument("--steps-per-stage", type=int, default=120)
-    p.add_argument("--method", choices=METHODS, default="unstructured")
+    p.add_argument("--method", type=_method, default="unstructured",
+                   help="unstructured | column-balanced | N:M such as 2:4 (N of every M consecutive "
+                        "rows of a column; the stages must all be 1 - N/M)")
     p.add_argument("--groups", type=int, default=16, help="PE row groups for column-balanced")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--name", required=True, help="model name recorded in meta (e.g. egru-ptb-w80)")
@@ -117,6 +167,10 @@ def run(args) -> int:
         raise InputError(f"--stages must be comma-separated sparsities (got {args.stages!r})") from None
     if any(b < a for a, b in zip(stages, stages[1:])) or not all(0 <= s < 1 for s in stages):
         raise InputError(f"--stages must rise within [0, 1) (got {args.stages!r})")
+    nm = nm_pattern(args.method)
+    if nm and any(abs(s - (1 - nm[0] / nm[1])) > 1e-9 for s in stages):
+        raise InputError(f"--stages: with --method {args.method} the pattern sets the sparsity "
+                         f"(1 - N/M = {1 - nm[0] / nm[1]:g}); give that value for every stage")
     corpus = load_ptb(args.ptb)
     base = load_model(args.base)
     targs = base.meta.get("trained", {}).get("args", {})

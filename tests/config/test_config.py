@@ -59,7 +59,7 @@ def test_configs_are_frozen():
     ({"pe": {"mac_lanes": -2}}, "pe.mac_lanes: input should be greater than 0 (got -2)"),          # negative
     ({"weight_sram": {"banks": 12}}, "weight_sram.banks: must be a power of two >= 1 (got 12)"),   # not 2^k
     ({"dram": {"burst_bytes": 48}}, "dram.burst_bytes: must be a power of two >= 1 (got 48)"),
-    ({"weight_format": "coo"}, "weight_format: unknown value; expected one of 'dense', 'csc' or 'bitmap' (got 'coo')"),
+    ({"weight_format": "coo"}, "weight_format: unknown value; expected one of 'dense', 'csc', 'bitmap', 'csc_relative' or 'nm' (got 'coo')"),
     ({"mapping": "diagonal"}, "mapping: unknown value; expected one of 'spatial' or 'temporal'"),  # enum
     ({"skip_weights": "yes"}, "skip_weights: input should be a valid boolean (got 'yes')"),
     ({"clock_mhz": 0}, "clock_mhz: input should be greater than or equal to 0.001 (got 0)"),

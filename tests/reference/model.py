@@ -35,6 +35,94 @@ def _owner(layout, row, n_rows, n):
     return row // _cdiv(n_rows, n)
 
 
+def _place(cfg, row, n_rows, n):
+    """Owner (PE or bank, among n) of a row: the layout over rows, or, nm, over its groups."""
+    if cfg.weight_format == "nm":
+        return _owner(cfg.layout, row // cfg.nm_m, _cdiv(n_rows, cfg.nm_m), n)
+    return _owner(cfg.layout, row, n_rows, n)
+
+
+def ref_column(cfg, column):
+    """One column (a list of row values) as the configured format stores it, by loops over rows:
+    (value words per bank, metadata words per bank, MACs per PE with skip_weights on, payload
+    bits in DRAM)."""
+    n_rows = len(column)
+    P, B = cfg.pe.count, cfg.weight_sram.banks
+    width = cfg.weight_sram.bank_width_bits
+    wb, ib = cfg.precision.weight_bits, cfg.precision.index_bits
+    fmt = cfg.weight_format
+    vpw, ipw = width // wb, width // ib
+    bank_rows = [[] for _ in range(B)]          # each bank's rows, in order
+    for i in range(n_rows):
+        bank_rows[_place(cfg, i, n_rows, B)].append(i)
+    val = [0] * B
+    meta = [0] * B
+    work = [0] * P
+    bits = 0
+    if fmt == "nm":
+        N, M = cfg.nm_n, cfg.nm_m
+        pos_bits = 0
+        while (1 << pos_bits) < M:
+            pos_bits += 1
+        stored_b = [0] * B
+        for g in range(_cdiv(n_rows, M)):
+            group = list(range(g * M, min(g * M + M, n_rows)))
+            nz = sum(1 for i in group if column[i] != 0)
+            if nz > N:
+                raise ValueError(f"group {g} holds {nz} nonzeros, more than {N}")
+            keep = min(N, len(group))              # N values per group, zeros fill
+            stored_b[_place(cfg, group[0], n_rows, B)] += keep
+            work[_place(cfg, group[0], n_rows, P)] += keep
+            bits += keep * (wb + pos_bits)
+        for b in range(B):
+            val[b] = _cdiv(stored_b[b], vpw)
+            meta[b] = _cdiv(stored_b[b], width // pos_bits) if pos_bits else 0
+        return val, meta, work, bits
+    nnz = 0
+    for b in range(B):
+        nz = 0
+        if fmt == "csc_relative":
+            # walk the bank's rows: a zero row after 2^ib - 1 skipped zeros is a padding entry,
+            # kept only if a nonzero follows in this bank
+            run, pending = 0, []
+            for i in bank_rows[b]:
+                if column[i] != 0:
+                    for r in pending:
+                        work[_place(cfg, r, n_rows, P)] += 1
+                    nz += len(pending) + 1
+                    work[_place(cfg, i, n_rows, P)] += 1
+                    run, pending = 0, []
+                elif run == (1 << ib) - 1:
+                    pending.append(i)
+                    run = 0
+                else:
+                    run += 1
+            val[b] = _cdiv(nz, vpw)
+            meta[b] = _cdiv(nz, ipw)
+            bits += nz * (wb + ib)
+            continue
+        for i in bank_rows[b]:
+            if column[i] != 0:
+                nz += 1
+                work[_place(cfg, i, n_rows, P)] += 1
+        if fmt == "dense":
+            val[b] = _cdiv(len(bank_rows[b]), vpw)
+        elif fmt == "csc":
+            val[b] = _cdiv(nz, vpw)
+            meta[b] = _cdiv(nz, ipw)
+        else:
+            val[b] = _cdiv(nz, vpw)
+            meta[b] = _cdiv(len(bank_rows[b]), width)
+        nnz += nz
+    if fmt == "csc_relative":
+        return val, meta, work, bits
+    bits = {"dense": n_rows * wb, "csc": nnz * (wb + ib), "bitmap": n_rows + nnz * wb}[fmt]
+    return val, meta, work, bits
+
+
+REF_POINTER_BITS = {"dense": 0, "csc": 2, "bitmap": 1, "csc_relative": 2, "nm": 0}  # x index_bits
+
+
 class RefColumns:
     """Per-column costs from a dense matrix, by loops over rows."""
 
@@ -42,39 +130,24 @@ class RefColumns:
         self.cfg = cfg
         n_rows, n_cols = dense.shape
         P, B = cfg.pe.count, cfg.weight_sram.banks
-        width = cfg.weight_sram.bank_width_bits
-        wb, ib = cfg.precision.weight_bits, cfg.precision.index_bits
-        fmt = cfg.weight_format
         self.val_words = np.zeros((n_cols, B), int)
         self.meta_words = np.zeros((n_cols, B), int)
         self.work = np.zeros((n_cols, P), int)
         self.dram_bytes = np.zeros(n_cols, int)
-        self.ptr_bits = {"dense": 0, "csc": 2 * ib, "bitmap": ib}[fmt]
-        bank_rows = [0] * B
-        for i in range(n_rows):
-            bank_rows[_owner(cfg.layout, i, n_rows, B)] += 1
+        self.ptr_bits = REF_POINTER_BITS[cfg.weight_format] * cfg.precision.index_bits
         for j in range(n_cols):
-            nz_bank = [0] * B
-            nnz = 0
-            for i in range(n_rows):
-                p = _owner(cfg.layout, i, n_rows, P)
-                if dense[i, j] != 0:
-                    nnz += 1
-                    nz_bank[_owner(cfg.layout, i, n_rows, B)] += 1
-                    self.work[j, p] += 1
-                elif not cfg.skip_weights:
-                    self.work[j, p] += 1
+            val, meta, work, bits = ref_column(cfg, [dense[i, j] for i in range(n_rows)])
             for b in range(B):
-                if fmt == "dense":
-                    self.val_words[j, b] = _cdiv(bank_rows[b], width // wb)
-                elif fmt == "csc":
-                    self.val_words[j, b] = _cdiv(nz_bank[b], width // wb)
-                    self.meta_words[j, b] = _cdiv(nz_bank[b], width // ib)
-                else:
-                    self.val_words[j, b] = _cdiv(nz_bank[b], width // wb)
-                    self.meta_words[j, b] = _cdiv(bank_rows[b], width)
+                self.val_words[j, b] = val[b]
+                self.meta_words[j, b] = meta[b]
+            for p in range(P):
+                self.work[j, p] = work[p]
+            if not cfg.skip_weights:             # every row of the column is a MAC
+                for p in range(P):
+                    self.work[j, p] = 0
+                for i in range(n_rows):
+                    self.work[j, _place(cfg, i, n_rows, P)] += 1
             if cfg.weight_storage == "dram":
-                bits = {"dense": n_rows * wb, "csc": nnz * (wb + ib), "bitmap": n_rows + nnz * wb}[fmt]
                 nbytes = _cdiv(bits, 8)
                 burst = cfg.dram.burst_bytes
                 self.dram_bytes[j] = _cdiv(nbytes, burst) * burst

@@ -22,7 +22,7 @@ from pathlib import Path
 from accelsim.config import config_from_dict, load_energy_table
 from accelsim.config.energy import EnergyTable
 from accelsim.engine.simulate import simulate
-from tests.reference.model import Reference
+from tests.reference.model import Reference, ref_column
 
 REPO = Path(__file__).resolve().parents[2]
 TABLE_45NM = load_energy_table(REPO / "configs" / "energy" / "45nm.yaml")
@@ -182,6 +182,11 @@ def stored_bytes(cfg, dense, extra_col_rows=None):
         columns.append(list(extra_col_rows))
     words = 0
     for nz_rows in columns:
+        if fmt in ("csc_relative", "nm"):      # padding entries / fixed-size groups
+            nz = set(nz_rows)
+            val, meta, _, _ = ref_column(cfg, [1 if r in nz else 0 for r in range(n_rows)])
+            words += sum(val) + sum(meta)
+            continue
         nz_b = [0] * B
         for r in nz_rows:
             nz_b[_owner(cfg.layout, r, n_rows, B)] += 1
@@ -192,7 +197,7 @@ def stored_bytes(cfg, dense, extra_col_rows=None):
                 words += _cdiv(nz_b[b], width // wb) + _cdiv(nz_b[b], width // ib)
             else:
                 words += _cdiv(nz_b[b], width // wb) + _cdiv(rows_b[b], width)
-    ptr = {"dense": 0, "csc": 2 * ib, "bitmap": ib}[fmt]
+    ptr = {"dense": 0, "csc": 2 * ib, "bitmap": ib, "csc_relative": 2 * ib, "nm": 0}[fmt]
     return _cdiv(words * width + len(columns) * ptr, 8)
 
 

@@ -33,7 +33,7 @@ def small_configs(draw, nested=None, **fixed):
         "weight_sram": {"banks": draw(st.sampled_from([1, 2, 4])), "bank_width_bits": width,
                         "capacity_bytes": 1 << 20, "read_latency_cycles": draw(st.integers(1, 2))},
         "layout": draw(st.sampled_from(["row_interleaved", "blocked"])),
-        "weight_format": draw(st.sampled_from(["dense", "csc", "bitmap"])),
+        "weight_format": draw(st.sampled_from(["dense", "csc", "bitmap", "csc_relative", "nm"])),
         "weight_storage": draw(st.sampled_from(["sram", "dram"])),
         "event_queue": {"depth": draw(st.integers(1, 8)), "event_bits": 32},
         "update_unit": {"lanes": draw(st.integers(1, 4)), "latency_cycles": draw(st.integers(1, 3)),
@@ -64,6 +64,8 @@ def small_configs(draw, nested=None, **fixed):
         "skip_weights": draw(st.booleans()),
         "include_decoder": draw(st.booleans()),
     }
+    m = draw(st.sampled_from([1, 2, 4, 8]))
+    d["nm_m"], d["nm_n"] = m, draw(st.integers(1, m))
     _merge(d, nested or {})
     for k, v in fixed.items():
         d[k] = v
@@ -71,15 +73,26 @@ def small_configs(draw, nested=None, **fixed):
 
 
 @st.composite
-def small_traces(draw, decoder=True, v2=None):
+def small_traces(draw, decoder=True, v2=None, nm=None, densities=(0.0, 0.2, 0.5, 1.0)):
     """A random small trace. ``v2``: None (each v2 key drawn independently), True / False (all
-    / none) or a collection of keys from ``tracegen.V2_KEYS``."""
+    / none) or a collection of keys from ``tracegen.V2_KEYS``; ``nm``: (N, M) to make every
+    weight matrix (and the bias column) N:M structured; ``densities``: the weight densities to
+    draw from."""
     n_layers = draw(st.integers(1, 3))
     sizes = tuple(draw(st.integers(1, 6)) for _ in range(n_layers + 1))
     if v2 is None:
         v2 = [k for k in V2_KEYS if draw(st.booleans())]
     return random_trace(sizes=sizes, tokens=draw(st.integers(1, 6)),
-                        weight_density=draw(st.sampled_from([0.0, 0.2, 0.5, 1.0])),
+                        weight_density=draw(st.sampled_from(list(densities))),
                         activity=draw(st.sampled_from([0.0, 0.3, 0.7, 1.0])),
                         vocab=draw(st.integers(1, 5)), decoder=decoder,
-                        seed=draw(st.integers(0, 2**31 - 1)), v2=v2)
+                        seed=draw(st.integers(0, 2**31 - 1)), v2=v2, nm=nm)
+
+
+@st.composite
+def small_cases(draw, configs=None, **trace_kw):
+    """(config, trace): a config from ``configs`` (default ``small_configs()``) and a trace for
+    it (with ``weight_format: nm``, N:M-structured weights); ``trace_kw`` go to small_traces."""
+    cfg = draw(configs if configs is not None else small_configs())
+    nm = (cfg.nm_n, cfg.nm_m) if cfg.weight_format == "nm" else None
+    return cfg, draw(small_traces(nm=nm, **trace_kw))

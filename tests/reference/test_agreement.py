@@ -6,26 +6,47 @@ import itertools
 
 import pytest
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from accelsim.config import config_from_dict, load_config
 from tests.reference.compare import assert_agree
-from tests.reference.strategies import small_configs, small_traces
+from tests.reference.strategies import small_cases, small_configs, small_traces
 from tests.reference.tracegen import random_trace
 
 SETTINGS = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True)
 
 
 @settings(max_examples=400, **SETTINGS)
-@given(cfg=small_configs(), trace=small_traces())
-def test_engine_matches_reference_random(cfg, trace):
-    assert_agree(cfg, trace)
+@given(case=small_cases())
+def test_engine_matches_reference_random(case):
+    assert_agree(*case)
+
+
+RELATIVE_2BIT = st.one_of(*(small_configs(weight_format="csc_relative", nested={
+    "precision": {"index_bits": 2}, "weight_sram": {"banks": b}}) for b in (1, 2)))
+
+
+@settings(max_examples=80, **SETTINGS)
+@given(case=small_cases(RELATIVE_2BIT, densities=(0.1, 0.25, 0.5)))
+def test_engine_matches_reference_relative_indices(case):
+    """csc_relative with 2-bit runs on sparse columns: a gap of 4 or more zero rows in a bank
+    needs padding entries (stored, read and multiplied), on every option the broad draw covers."""
+    assert_agree(*case)
+
+
+@settings(max_examples=80, **SETTINGS)
+@given(case=small_cases(small_configs(weight_format="nm")))
+def test_engine_matches_reference_nm(case):
+    """N:M structured weights (groups placed whole on banks and PEs, N MACs per group, zeros
+    filling a group), traces pruned N:M to conform."""
+    assert_agree(*case)
 
 
 @settings(max_examples=40, **SETTINGS)
-@given(cfg=small_configs(mapping="spatial", weight_storage="dram"), trace=small_traces())
-def test_engine_matches_reference_dram_contention(cfg, trace):
+@given(case=small_cases(small_configs(mapping="spatial", weight_storage="dram")))
+def test_engine_matches_reference_dram_contention(case):
     """Spatial mapping with streamed weights: several clusters compete for the DRAM channel."""
-    assert_agree(cfg, trace)
+    assert_agree(*case)
 
 
 EDGEDRNN_LIKE = dict(weight_storage="dram", weight_format="dense", skip_weights=False,
@@ -46,14 +67,13 @@ def test_engine_matches_reference_edgedrnn_like(cfg, trace):
 
 
 @settings(max_examples=60, **SETTINGS)
-@given(cfg=small_configs(weight_storage="dram",
-                         nested={"event_scan": {"enabled": True, "end_marker_cycles": 2},
-                                 "dram": {"issue": "on_dispatch"}}),
-       trace=small_traces())
-def test_engine_matches_reference_streamed_markers(cfg, trace):
+@given(case=small_cases(small_configs(weight_storage="dram",
+                                      nested={"event_scan": {"enabled": True, "end_marker_cycles": 2},
+                                              "dram": {"issue": "on_dispatch"}})))
+def test_engine_matches_reference_streamed_markers(case):
     """End markers in an on-dispatch weight stream (chaining, restart bubble, the channel hold,
     both deliveries, both mappings): a combination the broad random draw rarely hits."""
-    assert_agree(cfg, trace)
+    assert_agree(*case)
 
 
 @pytest.mark.parametrize("v2", [True, False])

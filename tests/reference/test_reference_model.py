@@ -178,3 +178,20 @@ def test_startup_delays_everything_but_counts_no_stall():
         assert late["cycles"] == base["cycles"] + 3
         np.testing.assert_array_equal(late["latency"], base["latency"])
         assert late["per_layer"] == base["per_layer"]
+
+
+def test_relative_indices_and_nm_columns_by_hand():
+    """The reference's own csc_relative and nm columns on the examples of docs/architecture.md."""
+    w = np.zeros((40, 1))
+    w[[0, 20, 39], 0] = 1.0
+    cfg = _cfg(weight_format="csc_relative", weight_sram={"banks": 1, "bank_width_bits": 16},
+               precision={"index_bits": 4})
+    tab = RefColumns(cfg, w)            # paddings on rows 16 and 36 (PE 0): 5 entries
+    assert tab.work[0].tolist() == [4, 1] and tab.val_words[0].tolist() == [3]
+    assert tab.meta_words[0].tolist() == [2] and tab.ptr_bits == 8
+    w = np.zeros((10, 1))
+    w[[0, 1, 5, 8], 0] = 1.0
+    cfg = _cfg(weight_format="nm", weight_sram={"bank_width_bits": 16}, precision={"index_bits": 4})
+    tab = RefColumns(cfg, w)            # groups 0 and 2 on bank / PE 0, group 1 on bank / PE 1
+    assert tab.work[0].tolist() == [4, 2] and tab.val_words[0].tolist() == [2, 1]
+    assert tab.meta_words[0].tolist() == [1, 1] and tab.ptr_bits == 0

@@ -21,15 +21,31 @@ def _index_events(mask: np.ndarray) -> Events:
     return Events(indptr, np.array(idx, dtype=np.int64), None)
 
 
+def nm_prune(a: np.ndarray, n: int, m: int) -> np.ndarray:
+    """``a`` with, in every group of ``m`` consecutive rows of every column (the last group may be
+    shorter), only the ``n`` largest |values| kept (ties: the lower row)."""
+    out = np.array(a, dtype=np.float64, copy=True)
+    for start in range(0, out.shape[0], m):
+        blk = out[start:start + m]
+        order = np.argsort(-np.abs(blk), axis=0, kind="stable")
+        drop = order[n:]
+        blk[drop, np.arange(blk.shape[1])[None, :]] = 0.0
+    return out
+
+
 def random_trace(sizes=(6, 5, 4), tokens=5, weight_density=0.4, activity=0.4, vocab=7,
-                 decoder=False, seed=0, v2=False) -> Trace:
+                 decoder=False, seed=0, v2=False, nm=None) -> Trace:
     """``sizes`` = (embedding, H1, H2, ...); values in (-1, 1), events carry positive states.
 
     ``v2``: False (a v1 trace), True (every layer carries all v2 keys) or a collection of keys
     from ``V2_KEYS`` that every layer carries: ``x_events`` (input columns, int64 in
     [0, n_in)), ``h_events`` (recurrent columns, int64 in [0, H)), ``bias_fires`` (uint8 0/1
     per step). With any v2 key some gate rows get zero biases (a sparse bias column). Drawn after
-    everything else, so a v1 trace of a seed is unchanged."""
+    everything else, so a v1 trace of a seed is unchanged.
+
+    ``nm``: (N, M) makes the weights N:M structured (:func:`nm_prune`: the gate matrices, the
+    decoder and the bias column, i.e. the rows with a nonzero bias_x or bias_r); no random draw,
+    so the rest of the trace is that of the seed."""
     rng = np.random.default_rng(seed)
     layers = []
     for n_in, H in zip(sizes[:-1], sizes[1:]):
@@ -67,4 +83,17 @@ def random_trace(sizes=(6, 5, 4), tokens=5, weight_density=0.4, activity=0.4, vo
             out.append(LayerTrace(l.input_size, l.hidden_size, l.weight, bx, br, l.threshold,
                                   l.events, **extra))
         layers = out
+    if nm is not None:
+        n, m = nm
+        out = []
+        for l in layers:
+            w = nm_prune(l.weight.to_dense(), n, m)
+            bias_on = nm_prune(((l.bias_x != 0) | (l.bias_r != 0)).astype(np.float64)[:, None], n, m)[:, 0] != 0
+            out.append(LayerTrace(l.input_size, l.hidden_size, CSC.from_dense(w),
+                                  np.where(bias_on, l.bias_x, 0).astype(np.float32),
+                                  np.where(bias_on, l.bias_r, 0).astype(np.float32), l.threshold,
+                                  l.events, l.x_events, l.h_events, l.bias_fires))
+        layers = out
+        if dec is not None:
+            dec = CSC.from_dense(nm_prune(dec.to_dense(), n, m))
     return Trace(meta, tuple(layers), emb, tok, dec, None, path="<random>", sha256="0" * 64)
