@@ -1,4 +1,4 @@
-"""Engine speed benchmark (issue 3). Not a timed test: run it, read the figures, record them in
+"""Engine speed benchmark. Not a timed test: run it, read the figures, record them in
 benchmarks/RESULTS.md.
 
     python benchmarks/bench_engine.py            # everything (a few minutes)

@@ -2,7 +2,7 @@
 
     python benchmarks/bench_infer.py --ptb PATH [--model workloads/models/egru-ptb-w80.npz]
 
-Target (issue 4): <= 60 s on one core. Reports the wall time of the whole split as one stream
+Target: <= 60 s on one core. Reports the wall time of the whole split as one stream
 (batch 1), with and without recording events, after a short warm-up that JIT-compiles the kernel
 (Numba's cache makes later processes skip compilation). Not a timed test: results go to
 benchmarks/RESULTS.md by hand.

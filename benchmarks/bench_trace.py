@@ -1,7 +1,7 @@
 """Foundation speed targets: `trace synth` at paper scale and loading a ~100 MB trace.
 
 Run: python benchmarks/bench_trace.py        (figures go to benchmarks/RESULTS.md by hand)
-Targets (issue 2): synth 750-1350-1350-750 x 10,000 tokens <= 10 s; load + validate 100 MB <= 2 s.
+Targets: synth 750-1350-1350-750 x 10,000 tokens <= 10 s; load + validate 100 MB <= 2 s.
 """
 
 from __future__ import annotations

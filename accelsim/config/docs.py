@@ -24,7 +24,7 @@ def _rows(model: type[BaseModel], prefix: str = ""):
             yield from _rows(ann, f"{prefix}{name}.")
             continue
         default = f.default
-        yield f"| `{prefix}{name}` | {_type_name(ann)} | `{default}` | {f.description or ''} |"
+        yield f"| `{prefix}{name}` | {_type_name(ann)} | `{default}` | {(f.description or '').replace('|', chr(92) + '|')} |"
 
 
 def config_reference() -> str:
