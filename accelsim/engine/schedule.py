@@ -168,6 +168,25 @@ def _use_pe_array(env, phase, t, dram, key, stalls):
     return start
 
 
+def _recurrent_batch(env, recq, t, stalls):
+    """Wait for the layer's own events of step t-1 (none at t = 0); the wait is a dependency
+    stall. Returns the batch's size."""
+    since = env.now
+    n = 0
+    if t > 0:
+        n = yield recq.batches.get()
+    stalls["dependency"] += env.now - since
+    return n
+
+
+def _run_phase(env, phase, t, i, name, dram, stalls, steps):
+    """One phase on the PE array, recorded in the per-step timeline when asked. Returns its start."""
+    start = yield from _use_pe_array(env, phase, t, dram, (env.now, i), stalls)
+    if steps is not None:
+        steps.append((t, i, name, start, env.now))
+    return start
+
+
 def _spatial_pe(env, i, w: ClusterWork, inq, recq, acc, dram, stalls, t_start, t_end, tokens,
                 progress, steps, startup):
     if startup:
@@ -183,13 +202,8 @@ def _spatial_pe(env, i, w: ClusterWork, inq, recq, acc, dram, stalls, t_start, t
         stalls["dependency"] += env.now - free
         n_rec = 0
         if single:
-            got = env.now
-            if t > 0:
-                n_rec = yield recq.batches.get()
-            stalls["dependency"] += env.now - got
-        start = yield from _use_pe_array(env, lists[0], t, dram, (env.now, i), stalls)
-        if steps is not None:
-            steps.append((t, i, w.phase_names[0], start, env.now))
+            n_rec = yield from _recurrent_batch(env, recq, t, stalls)
+        start = yield from _run_phase(env, lists[0], t, i, w.phase_names[0], dram, stalls, steps)
         if i == 0:
             t_start[t] = start
         if inq is not None:
@@ -200,13 +214,8 @@ def _spatial_pe(env, i, w: ClusterWork, inq, recq, acc, dram, stalls, t_start, t
                 progress(t + 1)
             continue
         if not single:
-            x_end = env.now
-            if t > 0:
-                n_rec = yield recq.batches.get()
-            stalls["dependency"] += env.now - x_end
-            start = yield from _use_pe_array(env, lists[1], t, dram, (env.now, i), stalls)
-            if steps is not None:
-                steps.append((t, i, w.phase_names[1], start, env.now))
+            n_rec = yield from _recurrent_batch(env, recq, t, stalls)
+            yield from _run_phase(env, lists[1], t, i, w.phase_names[1], dram, stalls, steps)
         recq.free(n_rec)
         free = env.now
         acc.put(t)

@@ -63,14 +63,7 @@ BASELINE_KEYS = ("cycles", "macs", "latency_cycles", "sram_read_bits", "dram_rea
 UPDATE_NONLIN, UPDATE_MULTS, UPDATE_ADDS, UPDATE_COMPARES = 3, 3, 12, 1
 
 
-def _cdiv(a, b):
-    return -(-a // b)
-
-
-def _owner(layout, row, n_rows, n):
-    if layout == "row_interleaved":
-        return row % n
-    return row // _cdiv(n_rows, n)
+from tests.reference.model import _cdiv, _owner  # noqa: E402  (the reference's own helpers)
 
 
 # ------------------------------------------------------------------------------------ pricing
