@@ -153,8 +153,8 @@ def _layer_inputs(trace: Trace, i: int, t: int):
     if layer.x_events is not None:
         x = _dense_vector(layer.x_events, t, n_in)
     elif i == 0:
-        have_tokens = trace.tokens is not None and trace.embedding is not None
-        x = trace.embedding[trace.tokens[t]].astype(np.float64) if have_tokens else None
+        have_tokens = trace.token_ids is not None and trace.embedding is not None
+        x = trace.embedding[trace.token_ids[t]].astype(np.float64) if have_tokens else None
     else:
         x = _dense_vector(trace.layers[i - 1].events, t, n_in)
     if layer.h_events is not None:

@@ -35,6 +35,7 @@ _GROUP_PARTS = ("indptr", "indices", "values")
 _V1_LAYER_KEYS = ("weight.indptr", "weight.indices", "weight.values", "bias_x", "bias_r", "threshold",
                   "events.indptr", "events.indices", "events.values")
 _LAYER_KEY = re.compile(r"^l([0-9]+)\.(.*)$", re.DOTALL)
+_NO_LAYER = 2 ** 62   # the layer number of a key whose digits are too many to be one
 VALUE_DTYPES = (np.float16, np.float32)
 _ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)  # fixed timestamps: same content, same bytes
 
@@ -129,7 +130,7 @@ class Trace:
     meta: dict
     layers: tuple[LayerTrace, ...]
     embedding: np.ndarray | None = None        # V x E (layer 0's dense input), when carried
-    tokens: np.ndarray | None = None           # synthetic traces only; never for PTB
+    token_ids: np.ndarray | None = None        # key input.tokens; synthetic traces only, never PTB
     decoder_weight: CSC | None = None          # V x E: column j is read when last-layer unit j fires
     decoder_bias: np.ndarray | None = None     # V
     path: str | None = field(default=None, compare=False)
@@ -153,8 +154,8 @@ class Trace:
                                h_events=None if l.h_events is None else l.h_events.head(steps),
                                bias_fires=None if l.bias_fires is None else l.bias_fires[:steps])
                        for l in self.layers)
-        tokens = None if self.tokens is None else self.tokens[:steps]
-        return replace(self, meta=meta, layers=layers, tokens=tokens)
+        ids = None if self.token_ids is None else self.token_ids[:steps]
+        return replace(self, meta=meta, layers=layers, token_ids=ids)
 
     def to_arrays(self) -> dict[str, np.ndarray]:
         """The key -> array mapping, exactly as stored in the file (v2 keys only where present)."""
@@ -181,8 +182,8 @@ class Trace:
                 out[p + V2_BIAS] = l.bias_fires
         if self.embedding is not None:
             out["input.embedding"] = self.embedding
-        if self.tokens is not None:
-            out["input.tokens"] = self.tokens
+        if self.token_ids is not None:
+            out["input.tokens"] = self.token_ids
         if self.decoder_weight is not None:
             out["decoder.weight.indptr"] = self.decoder_weight.indptr
             out["decoder.weight.indices"] = self.decoder_weight.indices
@@ -243,6 +244,8 @@ class _Checker:
         self.source = source
 
     def fail(self, key: str, what: str) -> None:
+        if len(key) > 80:  # a name from the archive, shown as far as it helps
+            key = key[:77] + "..."
         raise InputError(f"{self.source}: {key}: {what}")
 
     def kind_and_shape(self, key: str, dtype: np.dtype, shape: tuple, kinds: tuple, ndim: int,
@@ -275,10 +278,12 @@ class _Checker:
         indptr = self.array(arrays, f"{base}.indptr", (np.int64,), 1, outer + 1)
         if indptr[0] != 0:
             self.fail(f"{base}.indptr", f"must start at 0 (got {indptr[0]})")
-        d = np.diff(indptr)
-        if d.size and d.min() < 0:
-            bad = int(np.argmax(d < 0))
+        # compared, not subtracted: a difference of two int64 pointers can overflow and wrap
+        down = indptr[1:] < indptr[:-1]
+        if down.any():
+            bad = int(np.argmax(down))
             self.fail(f"{base}.indptr", f"must be non-decreasing (decreases after {what_outer} {bad})")
+        d = indptr[1:] - indptr[:-1]   # non-decreasing from 0: no overflow
         nnz = int(indptr[-1])
         indices = self.array(arrays, f"{base}.indices", index_kinds, 1, nnz)
         values = None
@@ -307,8 +312,14 @@ def _layer_keys(arrays: dict) -> list[tuple[str, int, str]]:
     for k in arrays:
         m = _LAYER_KEY.match(k)
         if m:
-            out.append((k, int(m.group(1)), m.group(2)))
+            out.append((k, _layer_no(m), m.group(2)))
     return out
+
+
+def _layer_no(m: re.Match) -> int:
+    """The layer number of an ``l{l}.`` key (a huge number for more digits than any trace has)."""
+    digits = m.group(1)
+    return int(digits) if len(digits) <= 18 else _NO_LAYER
 
 
 def _is_v2_key(rest: str) -> bool:
@@ -339,7 +350,7 @@ def _key_spec(key: str, meta: dict) -> tuple[tuple, int, int | None, int] | None
     layers = meta["layers"]
     m = _LAYER_KEY.match(key)
     if m:
-        l, rest = int(m.group(1)), m.group(2)
+        l, rest = _layer_no(m), m.group(2)
         if key != f"l{l}.{rest}" or l >= len(layers):
             return None
         n_in, H = layers[l]["input_size"], layers[l]["hidden_size"]
@@ -387,7 +398,7 @@ def _ignored_keys(keys, meta: dict, c: _Checker) -> set[str]:
         if key == "meta":
             continue
         m = _LAYER_KEY.match(key)
-        if m and int(m.group(1)) >= n_layers:
+        if m and _layer_no(m) >= n_layers:
             c.fail(key, f"belongs to a layer beyond meta.layers ({n_layers} layers)")
         if _key_spec(key, meta) is not None:
             continue
@@ -432,6 +443,10 @@ def _parse_meta(arrays: dict, c: _Checker) -> dict:
         meta = json.loads(str(m[()]))
     except json.JSONDecodeError as e:
         c.fail("meta", f"not valid JSON ({e.msg} at position {e.pos})")
+    except RecursionError:
+        c.fail("meta", "not valid JSON (nested too deeply)")
+    except ValueError:  # an integer of more digits than Python converts
+        c.fail("meta", "not valid JSON (a number with too many digits)")
     if not isinstance(meta, dict):
         c.fail("meta", "JSON must be an object")
     if meta.get("format") != FORMAT_NAME:

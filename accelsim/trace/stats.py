@@ -122,7 +122,7 @@ def trace_summary(trace: Trace) -> dict:
         "macs_sparse": sum(x["macs_sparse"] for x in layers),
         "macs_formula": sum(x["macs_formula"] for x in layers),
         "has_embedding": trace.embedding is not None,
-        "has_tokens": trace.tokens is not None,
+        "has_tokens": trace.token_ids is not None,
         "has_decoder": trace.decoder_weight is not None,
         "source": trace.meta.get("source"),
         "perplexity": trace.meta.get("perplexity"),

@@ -99,7 +99,7 @@ def _concat(tr: Trace) -> Trace:
         layers.append(replace(l, events=Events(indptr, np.concatenate([e.indices, e.indices]),
                                                np.concatenate([e.values, e.values]))))
     return replace(tr, meta=dict(tr.meta, tokens=2 * tr.steps), layers=tuple(layers),
-                   tokens=np.concatenate([tr.tokens, tr.tokens]))
+                   token_ids=np.concatenate([tr.token_ids, tr.token_ids]))
 
 
 @pytest.mark.parametrize("base", [ARCH_A, ARCH_B], ids=["arch_a", "arch_b"])

@@ -128,7 +128,7 @@ def test_check_values_catches_a_wrong_fetch(monkeypatch):
 
 def test_check_values_says_what_ptb_cannot_check():
     from dataclasses import replace
-    tr = replace(random_trace(sizes=(5, 7), tokens=3, seed=2), tokens=None)
+    tr = replace(random_trace(sizes=(5, 7), tokens=3, seed=2), token_ids=None)
     lines = cv.check_values(load_config(ARCH_A), tr)
     assert any("not checkable" in l for l in lines)
     assert not any(l.startswith("FAIL") for l in lines)

@@ -169,7 +169,7 @@ def test_every_valid_trace_still_loads(tmp_path):
     shipped = load_trace(REPO / "workloads" / "ptb.npz")
     assert shipped.steps == 5000 and len(shipped.layers) == 3
     t = tiny_trace()
-    cases = {"v2": t, "v1": _v1(t), "bare": replace(t, embedding=None, tokens=None),
+    cases = {"v2": t, "v1": _v1(t), "bare": replace(t, embedding=None, token_ids=None),
              "delta": v2_trace(), "delta-no-values": v2_trace(values=False)}
     for name, trace in cases.items():
         p = tmp_path / f"{name}.npz"

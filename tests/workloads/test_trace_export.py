@@ -25,7 +25,7 @@ def test_trace_egru_cli_writes_valid_trace(ptb_path, tmp_path):
     assert t.steps == 300 and len(t.layers) == 3
     assert t.meta["source"]["dataset"] == "ptb" and t.meta["source"]["start"] == 100
     assert t.meta["perplexity"] > 1
-    assert t.tokens is None and t.decoder_weight is None and t.embedding.shape == (10_000, 16)
+    assert t.token_ids is None and t.decoder_weight is None and t.embedding.shape == (10_000, 16)
     with np.load(out, allow_pickle=False) as z:
         assert not any("token" in k for k in z.files)
     # weights are the stacked [W | R] with rows z, r, g
