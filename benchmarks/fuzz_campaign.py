@@ -1,7 +1,8 @@
 """A long, seeded fuzzing campaign of accelsim's input loaders (no hypothesis: a plain random loop).
 
-Run:    python benchmarks/fuzz_campaign.py --seed 1 --inputs arrays=400000,trace=150000,config=200000,energy=100000,spec=150000 --jobs 2
-Replay: python benchmarks/fuzz_campaign.py --replay runs/fuzz/crashes/config/<file>.yaml --kind config
+Run:    python benchmarks/fuzz_campaign.py --seed 2026 --inputs arrays=480000,trace=120000,config=160000,energy=100000,spec=150000 --jobs 2
+        (the long run of benchmarks/RESULTS.md, "Fuzzing": 1,010,000 inputs, about 18 minutes on 2 cores)
+Replay: python benchmarks/fuzz_campaign.py --replay runs/fuzz/crashes/spec/<file>.yaml --kind spec
 
 Kinds (``tests/fuzz/corpus.py`` says what each calls): ``trace`` and ``arrays`` (the trace loader:
 ``load_trace`` on .npz files, ``trace_from_arrays`` on key -> array mappings), ``config`` and
@@ -48,7 +49,7 @@ from tests.fuzz import corpus as C  # noqa: E402
 
 LOADERS = {"trace": ("trace", "arrays"), "config": ("config", "energy"), "spec": ("spec",)}
 KEEP_PER_CRASH = 3
-STATE_EVERY = 2000
+STATE_EVERY = 200   # inputs between two saves of a worker's counts (and after every crash)
 
 
 def _signature(e: C.Unhandled) -> str:
@@ -85,7 +86,7 @@ def worker(kind: str, n: int, seed: int, job_dir: str, out: str, timeout: float,
         resource.setrlimit(resource.RLIMIT_AS, (cap, resource.getrlimit(resource.RLIMIT_AS)[1]))
     os.environ.setdefault("ACCELSIM_PTB", "")
     job, out = Path(job_dir), Path(out)
-    seeds = C.make_seeds(job)
+    seeds = C.make_seeds(job, reuse=True)
     r = random.Random(seed)
     counts: Counter = Counter()
     crashes: Counter = Counter()
@@ -118,8 +119,10 @@ def worker(kind: str, n: int, seed: int, job_dir: str, out: str, timeout: float,
         except C.Unhandled as e:
             sig = _signature(e)
             crashes[sig] += 1
-            tb = "".join(traceback.format_exception(e.cause)) if e.cause is not None else ""
+            # the frames only: an exception's own text (and its context's) may show a huge input
+            tb = "".join(traceback.format_tb(e.cause.__traceback__)) if e.cause is not None else ""
             _store(out, kind, sig, C.save_arrays(x) if data is None else data, f"{e.what}\n\n{tb}", seen)
+            save_state(False)
         finally:
             beat[0] = 0.0
         if (i + 1) % STATE_EVERY == 0:
@@ -173,7 +176,7 @@ def _run_job(kind: str, n: int, seed: int, job_dir: Path, out: Path, args) -> di
             _store(out, kind, sig.replace(" ", "_").replace("(", "-").replace(")", ""), data, text, seen)
         restarts += 1
         left = n - total["tried"]
-        if restarts > 50:
+        if restarts > args.max_restarts:
             print(f"{kind}: worker died {restarts} times; giving up on this job", flush=True)
             break
     return {"tried": total["tried"], "loaded": total["loaded"], "refused": total["refused"],
@@ -272,18 +275,19 @@ def replay(args) -> int:
     except C.Unhandled as e:
         print(e.what)
         if e.cause is not None:
-            traceback.print_exception(e.cause)
+            traceback.print_tb(e.cause.__traceback__)
         return 1
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--inputs", default="arrays=400000,trace=150000,config=200000,energy=100000,spec=150000",
+    ap.add_argument("--inputs", default="arrays=480000,trace=120000,config=160000,energy=100000,spec=150000",
                     help="KIND=N,... in the order to run (kinds: %s)" % ", ".join(C.KINDS))
     ap.add_argument("--jobs", type=int, default=1, help="worker processes per kind")
     ap.add_argument("--timeout", type=float, default=10.0, help="seconds one input may take")
     ap.add_argument("--max-memory-gb", type=float, default=4.0, help="address-space cap of each worker (0: none)")
+    ap.add_argument("--max-restarts", type=int, default=50, help="workers that may die per job before it stops")
     ap.add_argument("--out", default=str(REPO / "runs" / "fuzz"))
     ap.add_argument("--keep", action="store_true", help="do not clear OUT first")
     ap.add_argument("--replay", help="run one stored input again")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import reprlib
 from pathlib import Path
 from typing import Any
 
@@ -21,9 +22,84 @@ class _DuplicateKey(yaml.YAMLError):
         self.key, self.problem_mark, self.first = key, mark, first
 
 
+class _BadValue(yaml.YAMLError):
+    """A value the YAML constructors cannot build (``2001-13-45`` read as a date, ``!!int abc``,
+    an integer too long to print), or aliases that hold themselves or expand without bound, with
+    where it is."""
+
+    def __init__(self, node, reason: str):
+        super().__init__(reason)
+        self.node, self.reason, self.problem_mark = node, reason, node.start_mark
+
+
+_TAG_WORDS = {"int": "an integer", "float": "a number", "bool": "true or false", "null": "null",
+              "timestamp": "a date", "binary": "base64 binary data", "str": "a string", "set": "a set",
+              "omap": "an ordered mapping", "pairs": "a list of pairs", "map": "a mapping", "seq": "a list"}
+# Aliases may repeat a value, but not so that the document holds more values than this once
+# expanded (a "billion laughs" of nested anchors is a few hundred bytes of text); a document
+# without aliases has no such limit.
+MAX_EXPANDED_VALUES = 1_000_000
+# Python prints integers of at most 4,300 digits; a config number is never near that. An integer
+# written with more characters (in any base), or worth more digits, is refused where it is written.
+MAX_INT_DIGITS = 4300
+
+
+class _ShortRepr(reprlib.Repr):
+    def __init__(self, limit: int):
+        super().__init__()
+        self.maxlevel, self.maxdict, self.maxlist, self.maxtuple, self.maxset, self.maxfrozenset = 3, 4, 6, 6, 6, 6
+        self.maxstring = self.maxother = self.maxlong = limit
+
+    def repr_int(self, x, level):
+        try:
+            return super().repr_int(x, level)
+        except ValueError:  # more digits than Python prints
+            return f"<an integer of {x.bit_length():,} bits>"
+
+
+def short_repr(value: Any, limit: int = 80) -> str:
+    """``repr(value)`` cut to ``limit`` characters, in time and memory bounded by ``limit``: nested
+    and aliased YAML structures (a billion laughs, a list that holds itself) are never walked
+    whole, and an integer too long to print is described by its size."""
+    r = _ShortRepr(limit)
+    try:
+        text = r.repr(value)
+    except Exception:  # noqa: BLE001 - a value whose repr fails is named by its type
+        text = f"<{type(value).__name__}>"
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 class UniqueKeyLoader(yaml.SafeLoader):
     """``yaml.safe_load`` semantics, except that a key given twice in one mapping is an error
-    (PyYAML keeps the last one silently). Merge keys (``<<``) may still be overridden."""
+    (PyYAML keeps the last one silently). Merge keys (``<<``) may still be overridden. A value
+    the constructors cannot build (``month: 2001-13-45``, ``!!int abc``, an integer of thousands
+    of digits) is a YAML error at that value, not a Python exception."""
+
+    def compose_document(self):
+        node = super().compose_document()
+        _check_aliases(node)
+        return node
+
+    def construct_object(self, node, deep=False):
+        try:
+            return super().construct_object(node, deep)
+        except (yaml.YAMLError, RecursionError, MemoryError):
+            raise
+        except Exception as e:  # noqa: BLE001 - ValueError, KeyError, ... from PyYAML's constructors
+            raise _BadValue(node, _constructor_reason(node, e)) from None
+
+    def construct_yaml_int(self, node):
+        text = self.construct_scalar(node)
+        too_long = isinstance(text, str) and len(text.lstrip("+-")) > MAX_INT_DIGITS
+        value = None if too_long else super().construct_yaml_int(node)
+        if value is not None and value.bit_length() > 14_284:   # 2^14284 < 10^4300: may not print
+            try:
+                str(value)
+            except ValueError:
+                too_long = True
+        if too_long:
+            raise _BadValue(node, f"cannot read an integer of more than {MAX_INT_DIGITS:,} digits")
+        return value
 
     def flatten_mapping(self, node):
         # Every mapping passes here first, with the keys as written (merging then rewrites them).
@@ -45,6 +121,57 @@ class UniqueKeyLoader(yaml.SafeLoader):
         super().flatten_mapping(node)
 
 
+UniqueKeyLoader.add_constructor("tag:yaml.org,2002:int", UniqueKeyLoader.construct_yaml_int)
+
+
+def _check_aliases(root) -> None:
+    """Refuse a composed document whose aliases make a value hold itself, or expand it to more
+    than :data:`MAX_EXPANDED_VALUES` values; linear in the document's own size."""
+    if root is None:
+        return
+    sizes: dict[int, int] = {}
+    open_: set[int] = set()
+    distinct = 0
+    stack = [(root, False)]
+    while stack:
+        node, done = stack.pop()
+        key = id(node)
+        if isinstance(node, yaml.MappingNode):
+            children = [n for pair in node.value for n in pair]
+        elif isinstance(node, yaml.SequenceNode):
+            children = node.value
+        else:
+            children = ()
+        if done:
+            open_.discard(key)
+            total = 1 + sum(sizes[id(c)] for c in children)
+            sizes[key] = total
+            if total > MAX_EXPANDED_VALUES and total > distinct:
+                raise _BadValue(node, f"this value's aliases expand it to more than {MAX_EXPANDED_VALUES:,} "
+                                      f"values; write the values out, or repeat fewer")
+            continue
+        if key in sizes:
+            continue
+        if key in open_:
+            raise _BadValue(node, "an alias inside this anchored value refers to the value itself; a value "
+                                  "cannot hold itself")
+        open_.add(key)
+        distinct += 1
+        stack.append((node, True))
+        stack.extend((c, False) for c in children)
+
+
+def _constructor_reason(node, e: Exception) -> str:
+    tag = str(getattr(node, "tag", "")).rpartition(":")[2]
+    what = _TAG_WORDS.get(tag, f"a value tagged {node.tag}")
+    value = node.value if isinstance(node, yaml.ScalarNode) else None
+    why = (str(e).strip().splitlines() or [type(e).__name__])[0]
+    if "integer string conversion" in why:
+        why = "too many digits"
+    shown = f" {short_repr(value, 40)}" if value is not None else ""
+    return f"cannot read{shown} as {what} ({why})"
+
+
 def parse_yaml(text: str, source: str) -> Any:
     """YAML text -> Python data (safe: plain data only; duplicate keys refused), with one-line
     errors naming ``source``."""
@@ -52,8 +179,12 @@ def parse_yaml(text: str, source: str) -> Any:
         return yaml.load(text, Loader=UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
     except _DuplicateKey as e:
         m, f = e.problem_mark, e.first
-        raise InputError(f"{source}: duplicate key '{e.key}' at line {m.line + 1} (first given at line "
+        key = e.key if isinstance(e.key, str) and len(e.key) <= 60 else short_repr(e.key, 60).strip("'")
+        raise InputError(f"{source}: duplicate key '{key}' at line {m.line + 1} (first given at line "
                          f"{f.line + 1}); give each field once") from None
+    except _BadValue as e:
+        m = e.problem_mark
+        raise InputError(f"{source}: not valid YAML at line {m.line + 1}, column {m.column + 1}: {e.reason}") from None
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -105,12 +236,13 @@ def describe_validation_error(source: str, model: type[BaseModel], err: Validati
     """First error of a pydantic ValidationError as one line in the user's language."""
     e = err.errors()[0]
     loc = tuple(e["loc"])
-    field = ".".join(str(p) for p in loc) or "(top level)"
+    field = ".".join(p if isinstance(p, str) and len(p) <= 60 else short_repr(p, 60) for p in loc) or "(top level)"
     kind = e["type"]
     value = e.get("input")
     if kind == "extra_forbidden":
         names = _fields_at(model, loc)
-        near = difflib.get_close_matches(str(loc[-1]), names, n=1, cutoff=0.5)
+        near = difflib.get_close_matches(short_repr(loc[-1]) if not isinstance(loc[-1], str) else loc[-1],
+                                         names, n=1, cutoff=0.5)
         hint = f"; did you mean '{near[0]}'?" if near else (f"; valid fields: {', '.join(names)}" if names else "")
         return f"{source}: {field}: unknown field{hint}"
     if kind == "missing":
@@ -127,7 +259,7 @@ def describe_validation_error(source: str, model: type[BaseModel], err: Validati
     if kind == "literal_error":
         allowed = e.get("ctx", {}).get("expected", "")
         msg = f"unknown value; expected one of {allowed}"
-    got = "" if "(got" in msg else f" (got {value!r})"
+    got = "" if "(got" in msg else f" (got {short_repr(value)})"
     if kind == "model_type" or kind == "dict_type":
         got = f" (got {type(value).__name__})"
     return f"{source}: {field}: {msg[0].lower() + msg[1:]}{got}"

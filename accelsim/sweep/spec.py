@@ -183,8 +183,10 @@ class Distribution(_Model):
         if (len(arg) != 2 or not all(isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
                                      for x in arg) or arg[0] > arg[1]):
             raise _error("distribution", f"expected [low, high] numbers with low <= high (got {arg!r})", at=how)
-        if how == "randint" and not all(isinstance(x, int) for x in arg):
-            raise _error("distribution", f"bounds must be integers (got {arg!r})", at=how)
+        if how == "randint" and not all(isinstance(x, int) and -2**63 <= x < 2**63 for x in arg):
+            raise _error("distribution", f"bounds must be 64-bit integers (got {arg!r})", at=how)
+        if how == "uniform" and not math.isfinite(arg[1] - arg[0]):
+            raise _error("distribution", f"the range high - low must be a finite number (got {arg!r})", at=how)
         if how == "loguniform" and arg[0] <= 0:
             raise _error("distribution", f"bounds must be > 0 (got {arg!r})", at=how)
         return self
@@ -1006,6 +1008,7 @@ def load_spec(path: str | os.PathLike, ptb: str | os.PathLike | None = None, che
     spec_path = Path(path)
     raw = read_yaml(spec_path)
     ctx = _Ctx(spec_path)
+    _plain_values(ctx, raw, "")
     if not isinstance(raw, dict):
         keys = ", ".join(SpecModel.model_fields)
         ctx.fail("", f"expected a mapping with keys {keys} (got {type(raw).__name__})")
@@ -1039,12 +1042,31 @@ def load_spec(path: str | os.PathLike, ptb: str | os.PathLike | None = None, che
                      sha256_text(canonical_json_lenient(meaning)), parts)
     if spec.n_points == 0:
         ctx.fail("", "the sweep expands to no design points (an axis with no values, or random samples: 0)")
+    for i, p in enumerate(parts):
+        if p.size == 0 and model.parts is not None:
+            ctx.fail(f"parts[{i}]", "makes no design points (an axis with no values, or random samples: 0); "
+                                    "remove the part or give it values")
     if check_points:
         for _ in spec.iter_points():
             pass
     else:
         spec.probe()
     return spec
+
+
+def _plain_values(ctx, value, where: str) -> None:
+    """A spec holds numbers, strings, booleans, null, dates, lists and mappings: YAML's sets and
+    binary data have no meaning in one (and no JSON spelling for the spec's identity)."""
+    stack = [(value, where)]
+    while stack:
+        v, at = stack.pop()
+        if isinstance(v, dict):
+            stack.extend((x, f"{at}.{k}" if at else str(k)) for k, x in v.items())
+        elif isinstance(v, list):
+            stack.extend((x, f"{at}[{i}]") for i, x in enumerate(v))
+        elif isinstance(v, (set, frozenset, bytes, bytearray)):
+            kind = "a set" if isinstance(v, (set, frozenset)) else "binary data"
+            ctx.fail(at, f"holds {kind} (!!set / !!binary); give numbers, strings, lists or mappings")
 
 
 def canonical_json_lenient(obj: Any) -> str:
