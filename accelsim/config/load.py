@@ -175,8 +175,9 @@ def _constructor_reason(node, e: Exception) -> str:
 def parse_yaml(text: str, source: str) -> Any:
     """YAML text -> Python data (safe: plain data only; duplicate keys refused), with one-line
     errors naming ``source``."""
+    loader = UniqueKeyLoader(text)  # a yaml.SafeLoader: plain data only, never a Python object
     try:
-        return yaml.load(text, Loader=UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
+        return loader.get_single_data()
     except _DuplicateKey as e:
         m, f = e.problem_mark, e.first
         key = e.key if isinstance(e.key, str) and len(e.key) <= 60 else short_repr(e.key, 60).strip("'")
@@ -192,6 +193,8 @@ def parse_yaml(text: str, source: str) -> Any:
         raise InputError(f"{source}: not valid YAML{where}: {problem}") from None
     except RecursionError:
         raise InputError(f"{source}: not valid YAML: nested too deeply") from None
+    finally:
+        loader.dispose()
 
 
 def read_yaml(path: str | os.PathLike) -> Any:

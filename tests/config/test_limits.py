@@ -159,6 +159,8 @@ def test_the_yaml_reader_is_still_safe_load():
     assert parse_yaml(text, "f.yaml") == yaml.safe_load(text)   # merge keys may be overridden
     with pytest.raises(InputError, match="not valid YAML"):
         parse_yaml("x: !!python/object/apply:os.system ['true']\n", "f.yaml")
+    from accelsim.config.load import UniqueKeyLoader
+    assert issubclass(UniqueKeyLoader, yaml.SafeLoader)   # safe constructors only: never runs code
     for path in sorted(REPO.glob("configs/**/*.yaml")):  # every shipped YAML loads as before
         assert parse_yaml(path.read_text(), str(path)) == yaml.safe_load(path.read_text()), path
 
