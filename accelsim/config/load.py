@@ -172,12 +172,21 @@ def _constructor_reason(node, e: Exception) -> str:
     return f"cannot read{shown} as {what} ({why})"
 
 
+def _safe_load_unique(text: str) -> Any:
+    """``yaml.safe_load`` with :class:`UniqueKeyLoader` (a ``yaml.SafeLoader``: plain data only,
+    never a Python object)."""
+    loader = UniqueKeyLoader(text)
+    try:
+        return loader.get_single_data()
+    finally:
+        loader.dispose()
+
+
 def parse_yaml(text: str, source: str) -> Any:
     """YAML text -> Python data (safe: plain data only; duplicate keys refused), with one-line
     errors naming ``source``."""
-    loader = UniqueKeyLoader(text)  # a yaml.SafeLoader: plain data only, never a Python object
     try:
-        return loader.get_single_data()
+        return _safe_load_unique(text)
     except _DuplicateKey as e:
         m, f = e.problem_mark, e.first
         key = e.key if isinstance(e.key, str) and len(e.key) <= 60 else short_repr(e.key, 60).strip("'")
@@ -193,8 +202,6 @@ def parse_yaml(text: str, source: str) -> Any:
         raise InputError(f"{source}: not valid YAML{where}: {problem}") from None
     except RecursionError:
         raise InputError(f"{source}: not valid YAML: nested too deeply") from None
-    finally:
-        loader.dispose()
 
 
 def read_yaml(path: str | os.PathLike) -> Any:
