@@ -32,6 +32,22 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> None:
     atomic_write_bytes(path, text.encode("utf-8"))
 
 
+def read_input_bytes(path: str | os.PathLike, expected: str, missing: str = "no such file") -> bytes:
+    """An input file's bytes, or one ``InputError`` line: missing (``missing`` says what is
+    needed), a folder (``expected`` says what should be there), or unreadable."""
+    from accelsim.errors import InputError
+
+    path = Path(path)
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise InputError(f"{path}: {missing}") from None
+    except IsADirectoryError:
+        raise InputError(f"{path}: is a folder, expected {expected}") from None
+    except OSError as e:
+        raise InputError(f"{path}: cannot read ({e.strerror or e})") from None
+
+
 def file_sha256(path: str | os.PathLike) -> str:
     """SHA-256 of a file's bytes, read in 1 MiB chunks (a trace's or a model's identity)."""
     import hashlib

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ValidationError
 from accelsim.config.energy import EnergyTable
 from accelsim.config.schema import ArchConfig
 from accelsim.errors import InputError
+from accelsim.io import read_input_bytes
 
 
 class _DuplicateKey(yaml.YAMLError):
@@ -206,13 +207,10 @@ def parse_yaml(text: str, source: str) -> Any:
 
 def read_yaml(path: str | os.PathLike) -> Any:
     path = Path(path)
+    data = read_input_bytes(path, "a YAML file")
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise InputError(f"{path}: is a folder, expected a YAML file") from None
-    except (OSError, UnicodeDecodeError) as e:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
         raise InputError(f"{path}: cannot read ({e})") from None
     return parse_yaml(text, str(path))
 

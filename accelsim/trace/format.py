@@ -24,7 +24,7 @@ import numpy as np
 
 from accelsim.config.limits import check_memory, fmt_bytes
 from accelsim.errors import InputError
-from accelsim.io import atomic_write_bytes
+from accelsim.io import atomic_write_bytes, read_input_bytes
 
 FORMAT_NAME = "accelsim-trace"
 FORMAT_VERSION = 2                 # what make_meta writes
@@ -594,14 +594,7 @@ def load_trace(path: str | os.PathLike) -> Trace:
     version-1 file) and a declared size beyond the trace's dimensions or the memory available is
     refused, all before any array is read."""
     path = Path(path)
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise InputError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise InputError(f"{path}: is a folder, expected a .npz trace") from None
-    except OSError as e:
-        raise InputError(f"{path}: cannot read ({e.strerror})") from None
+    data = read_input_bytes(path, "a .npz trace")
     digest = hashlib.sha256(data).hexdigest()
     if not data.startswith(b"PK"):
         raise InputError(f"{path}: not a .npz archive (a trace is a zip of .npy arrays; see docs/trace-format.md)")

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from accelsim.errors import InputError
+from accelsim.io import read_input_bytes
 
 CASE_FILES = ("case.json", "steps.csv", "events.npz")
 STEP_COLUMNS = ("t", "layer", "n_x", "n_h", "bias", "cycles")
@@ -85,14 +86,8 @@ class Case:
 
 
 def _read(path: Path) -> bytes:
-    try:
-        return path.read_bytes()
-    except FileNotFoundError:
-        raise InputError(f"{path}: no such file (a validation case needs {', '.join(CASE_FILES)})") from None
-    except IsADirectoryError:
-        raise InputError(f"{path}: is a folder, expected a file") from None
-    except OSError as e:
-        raise InputError(f"{path}: cannot read ({e.strerror})") from None
+    return read_input_bytes(path, "a file",
+                            missing=f"no such file (a validation case needs {', '.join(CASE_FILES)})")
 
 
 def _is_int(v) -> bool:
