@@ -239,7 +239,10 @@ def save_trace(path: str | os.PathLike, trace: Trace) -> str:
 # reading and validation
 
 
-class _Checker:
+class ArrayChecker:
+    """Checks arrays read from an archive; every problem is one InputError naming the source and
+    the key (also used for validation cases)."""
+
     def __init__(self, source: str):
         self.source = source
 
@@ -326,7 +329,7 @@ def _is_v2_key(rest: str) -> bool:
     return rest.split(".")[0] in V2_GROUPS + (V2_BIAS,)
 
 
-def _check_layer_keys(arrays: dict, meta: dict, c: _Checker) -> None:
+def _check_layer_keys(arrays: dict, meta: dict, c: ArrayChecker) -> None:
     """v2 keys only in a version-2 file; in one, no layer key accelsim does not know."""
     known = set(_V1_LAYER_KEYS) | {f"{g}.{part}" for g in V2_GROUPS for part in _GROUP_PARTS} | {V2_BIAS}
     n_layers = len(meta["layers"])
@@ -386,7 +389,7 @@ def _key_spec(key: str, meta: dict) -> tuple[tuple, int, int | None, int] | None
     return None
 
 
-def _ignored_keys(keys, meta: dict, c: _Checker) -> set[str]:
+def _ignored_keys(keys, meta: dict, c: ArrayChecker) -> set[str]:
     """Refuse the keys a trace cannot have; return those to ignore.
 
     A key of a layer beyond ``meta.layers`` is refused. Any other key the format does not have is
@@ -409,7 +412,7 @@ def _ignored_keys(keys, meta: dict, c: _Checker) -> set[str]:
     return ignored
 
 
-def _optional_events(arrays: dict, c: _Checker, base: str, steps: int, size: int, what: str) -> Events | None:
+def _optional_events(arrays: dict, c: ArrayChecker, base: str, steps: int, size: int, what: str) -> Events | None:
     """A v2 ``x_events`` / ``h_events`` group: absent, or indptr and indices (values optional)."""
     present = [part for part in _GROUP_PARTS if f"{base}.{part}" in arrays]
     if not present:
@@ -423,7 +426,7 @@ def _optional_events(arrays: dict, c: _Checker, base: str, steps: int, size: int
     return Events(ptr, idx, val)
 
 
-def _optional_bias_fires(arrays: dict, c: _Checker, key: str, steps: int) -> np.ndarray | None:
+def _optional_bias_fires(arrays: dict, c: ArrayChecker, key: str, steps: int) -> np.ndarray | None:
     if key not in arrays:
         return None
     a = c.array(arrays, key, (np.uint8,), 1, steps)
@@ -433,7 +436,7 @@ def _optional_bias_fires(arrays: dict, c: _Checker, key: str, steps: int) -> np.
     return a
 
 
-def _parse_meta(arrays: dict, c: _Checker) -> dict:
+def _parse_meta(arrays: dict, c: ArrayChecker) -> dict:
     if "meta" not in arrays:
         c.fail("meta", "missing key; is this an accelsim trace?")
     m = arrays["meta"]
@@ -479,7 +482,7 @@ def _parse_meta(arrays: dict, c: _Checker) -> dict:
 
 def trace_from_arrays(arrays: dict, source: str = "<trace>") -> Trace:
     """Build and validate a Trace from the key -> array mapping (version 1 or 2)."""
-    c = _Checker(source)
+    c = ArrayChecker(source)
     meta = _parse_meta(arrays, c)
     _check_layer_keys(arrays, meta, c)
     _ignored_keys(arrays, meta, c)
@@ -541,7 +544,7 @@ class _Member:
         return self.entries * self.dtype.itemsize
 
 
-def _npy_header(zf: zipfile.ZipFile, info: zipfile.ZipInfo, c: _Checker, key: str) -> _Member:
+def _npy_header(zf: zipfile.ZipFile, info: zipfile.ZipInfo, c: ArrayChecker, key: str) -> _Member:
     """Read only the ``.npy`` header of a member: its dtype and shape."""
     with zf.open(info) as f:
         version = np.lib.format.read_magic(f)
@@ -567,7 +570,7 @@ def _read_member(zf: zipfile.ZipFile, member: _Member) -> np.ndarray:
         return np.lib.format.read_array(f, allow_pickle=False)
 
 
-def _check_declared(members: dict[str, _Member], meta: dict, c: _Checker, source: str) -> None:
+def _check_declared(members: dict[str, _Member], meta: dict, c: ArrayChecker, source: str) -> None:
     """Before any array is read: every key's declared size within what the trace's dimensions
     allow, and all of them within the memory available."""
     for key, m in members.items():
@@ -598,7 +601,7 @@ def load_trace(path: str | os.PathLike) -> Trace:
     digest = hashlib.sha256(data).hexdigest()
     if not data.startswith(b"PK"):
         raise InputError(f"{path}: not a .npz archive (a trace is a zip of .npy arrays; see docs/trace-format.md)")
-    c = _Checker(str(path))
+    c = ArrayChecker(str(path))
     key = "(archive)"
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as zf:

@@ -23,6 +23,7 @@ import numpy as np
 
 from accelsim.errors import InputError
 from accelsim.io import read_input_bytes
+from accelsim.trace.format import ArrayChecker
 
 CASE_FILES = ("case.json", "steps.csv", "events.npz")
 STEP_COLUMNS = ("t", "layer", "n_x", "n_h", "bias", "cycles")
@@ -244,54 +245,15 @@ def _load_npz(path: Path, data: bytes) -> dict[str, np.ndarray]:
     return arrays
 
 
-def _array(path: Path, arrays: dict, key: str, dtype, length: int | None) -> np.ndarray:
-    if key not in arrays:
-        raise InputError(f"{path}: {key}: missing key")
-    a = arrays[key]
-    if a.dtype != np.dtype(dtype):
-        raise InputError(f"{path}: {key}: dtype must be {np.dtype(dtype).name} (got {a.dtype.name})")
-    if a.ndim != 1:
-        raise InputError(f"{path}: {key}: must be 1-dimensional (got shape {a.shape})")
-    if length is not None and a.shape[0] != length:
-        raise InputError(f"{path}: {key}: must have {length} entries (got {a.shape[0]})")
-    return a
-
-
-def _csr(path: Path, arrays: dict, base: str, T: int, n: int, what: str) -> tuple[np.ndarray, np.ndarray]:
-    indptr = _array(path, arrays, f"{base}.indptr", np.int64, T + 1)
-    if indptr[0] != 0:
-        raise InputError(f"{path}: {base}.indptr: must start at 0 (got {int(indptr[0])})")
-    d = np.diff(indptr)
-    if (d < 0).any():
-        raise InputError(f"{path}: {base}.indptr: must be non-decreasing (decreases after step "
-                         f"{int(np.argmax(d < 0))})")
-    indices = _array(path, arrays, f"{base}.indices", np.int64, None)
-    if int(indptr[-1]) != indices.shape[0]:
-        raise InputError(f"{path}: {base}.indptr: ends at {int(indptr[-1])} but {base}.indices has "
-                         f"{indices.shape[0]} entries")
-    if indices.size:
-        lo, hi = int(indices.min()), int(indices.max())
-        if lo < 0 or hi >= n:
-            raise InputError(f"{path}: {base}.indices: {what} columns must be in [0, {n}) "
-                             f"(found {lo if lo < 0 else hi})")
-        inc = np.diff(indices) > 0
-        starts = np.zeros(indices.size, dtype=bool)
-        starts[indptr[:-1][d > 0]] = True
-        bad = ~inc & ~starts[1:]
-        if bad.any():
-            p = int(np.argmax(bad)) + 1
-            t = int(np.searchsorted(indptr, p, side="right") - 1)
-            raise InputError(f"{path}: {base}.indices: columns must be sorted and unique within each "
-                             f"step (step {t} is not)")
-    return indptr, indices
-
-
 def _parse_events(path: Path, arrays: dict, layers, T: int) -> tuple[LayerEvents, ...]:
+    check = ArrayChecker(str(path))
     out = []
     for l, (n_in, H) in enumerate(layers):
-        xp, xi = _csr(path, arrays, f"l{l}.x", T, n_in, "input")
-        hp, hi = _csr(path, arrays, f"l{l}.h", T, H, "recurrent")
-        bias = _array(path, arrays, f"l{l}.bias", np.uint8, T)
+        xp, xi, _ = check.compressed(arrays, f"l{l}.x", T, n_in, "step", "input column",
+                                     index_kinds=(np.int64,), values_required=False)
+        hp, hi, _ = check.compressed(arrays, f"l{l}.h", T, H, "step", "recurrent column",
+                                     index_kinds=(np.int64,), values_required=False)
+        bias = check.array(arrays, f"l{l}.bias", (np.uint8,), 1, T)
         if (bias > 1).any():
             raise InputError(f"{path}: l{l}.bias: must be 0 or 1 (step {int(np.argmax(bias > 1))} "
                              f"holds {int(bias[np.argmax(bias > 1)])})")
