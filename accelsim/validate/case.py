@@ -23,7 +23,7 @@ import numpy as np
 
 from accelsim.errors import InputError
 from accelsim.io import read_input_bytes
-from accelsim.trace.format import ArrayChecker
+from accelsim.trace.format import CSC, ArrayChecker, Events, LayerTrace, Trace, make_meta
 
 CASE_FILES = ("case.json", "steps.csv", "events.npz")
 STEP_COLUMNS = ("t", "layer", "n_x", "n_h", "bias", "cycles")
@@ -319,7 +319,6 @@ def case_trace(case: Case, seed: int = TRACE_SEED):
     nonzero values; timing does not depend on them. ``events`` (the v1 field every layer needs)
     carries the recurrent columns of the next step: ``events[t] = h_events[t + 1]``.
     """
-    from accelsim.trace.format import CSC, Events, LayerTrace, Trace, make_meta
 
     rng = np.random.default_rng(seed)
     T = case.steps
