@@ -1,10 +1,15 @@
 #!/usr/bin/env bash
-# Prune + fine-tune the trained dense EGRU into the shipped models, then measure them.
-# Usage: workloads/make_models.sh DENSE_MODEL.npz [STEPS_PER_STAGE]   (PTB from $ACCELSIM_PTB)
+# Prune + fine-tune the trained dense EGRU into the shipped models.
+# Usage: workloads/make_models.sh DENSE_MODEL.npz [STEPS_PER_STAGE] [ACTIVITY_WEIGHT] [HOLD_MARGIN]
+# (PTB from $ACCELSIM_PTB). Every fine-tune holds each layer's activity at the dense model's
+# (--hold-activity), with the regulariser weight ACTIVITY_WEIGHT (default 5) and the targets
+# HOLD_MARGIN (default 0.01) below the dense model's training-mode activity.
 # Sequential, one thread each. Logs go to runs/prune/. See workloads/README.md for the record.
 set -euo pipefail
 DENSE=${1:?dense model .npz}
-STEPS=${2:-80}
+STEPS=${2:-150}
+WEIGHT=${3:-5}
+MARGIN=${4:-0.01}
 PY=${PYTHON:-python}
 M=workloads/models
 mkdir -p runs/prune "$M"
@@ -14,6 +19,7 @@ prune() {  # name base stages method
   local t0=$(date +%s)
   $PY -m accelsim.workloads.prune --base "$base" --stages "$stages" --steps-per-stage "$STEPS" \
       --method "$method" --groups 16 --seed 1 --name "$name" --out "$M/$name.npz" \
+      --hold-activity "$M/egru-ptb-w0.npz" --hold-margin "$MARGIN" --activity-weight "$WEIGHT" \
       --log runs/prune/log.jsonl > "runs/prune/$name.out" 2>&1
   echo "$name: $(( $(date +%s) - t0 )) s" | tee -a runs/prune/times.txt
 }

@@ -82,12 +82,13 @@ def register(sub) -> None:
     s.set_defaults(func=_synth)
 
     try:  # provided by the workloads package
-        from accelsim.workloads.cli import register_egru
+        from accelsim.workloads.cli import register_delta, register_egru
     except ImportError:
         e = ts.add_parser("egru", help="trace of a trained EGRU on PTB [not available]")
         e.set_defaults(func=_egru_missing)
     else:
         register_egru(ts)
+        register_delta(ts)
 
 
 def _floats(name: str, text: str | None):

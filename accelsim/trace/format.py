@@ -125,6 +125,15 @@ class LayerTrace:
         return 3 * self.hidden_size
 
 
+def next_step_events(h_events: Events, steps: int) -> Events:
+    """A delta-network layer's own events (the version-1 view): the recurrent columns it sends
+    to the next step, ``events[t] = h_events[t + 1]``; the last step's events are empty."""
+    start = int(h_events.indptr[1]) if steps else 0
+    indptr = np.append(h_events.indptr[1:], h_events.indptr[-1])[:steps + 1] - start  # T = 0: [0]
+    return Events(indptr.astype(np.int64), h_events.indices[start:].astype(np.int32),
+                  None if h_events.values is None else h_events.values[start:].copy())
+
+
 @dataclass(frozen=True, eq=False)
 class Trace:
     meta: dict

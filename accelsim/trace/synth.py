@@ -29,7 +29,7 @@ import numpy as np
 
 from accelsim.config.limits import check_memory
 from accelsim.errors import InputError
-from accelsim.trace.format import CSC, Events, LayerTrace, Trace, make_meta
+from accelsim.trace.format import CSC, Events, LayerTrace, Trace, make_meta, next_step_events
 
 PAPER_LAYERS = (750, 1350, 1350, 750)
 PRUNINGS = ("unstructured", "magnitude", "column-balanced", "N:M")
@@ -384,14 +384,10 @@ def _delta_layer(n_in, H, weight, bias_x, bias_r, threshold, x_theta, x_act, h_a
     h_fired[1:] = _spikes(lognormal_rates(H, h_act, rng, sigma=rate_sigma), persistence, max(T - 1, 0), rng)
     x_events = _delta_columns(x_fired, x_theta, rng, value_dtype)
     h_events = _delta_columns(h_fired, threshold.astype(np.float64), rng, value_dtype)
-    # The layer's own events (version-1 view): the recurrent columns of the next step.
-    start = int(h_events.indptr[1]) if T else 0
-    indptr = np.append(h_events.indptr[1:], h_events.indptr[-1])[:T + 1] - start  # T = 0: [0]
-    events = Events(indptr.astype(np.int64), h_events.indices[start:].astype(np.int32),
-                    h_events.values[start:].copy())
     bias_fires = np.zeros(T, dtype=np.uint8)
     if bias_every:
         bias_fires[::bias_every] = 1
     else:
         bias_fires[:1] = 1
-    return LayerTrace(n_in, H, weight, bias_x, bias_r, threshold, events, x_events, h_events, bias_fires)
+    return LayerTrace(n_in, H, weight, bias_x, bias_r, threshold, next_step_events(h_events, T),
+                      x_events, h_events, bias_fires)

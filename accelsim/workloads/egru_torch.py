@@ -176,6 +176,8 @@ def evaluate(net: EGRULanguageModel, ids: np.ndarray, batch_size: int = 1, chunk
         for i, o in enumerate(outs):
             act[i] += o.sum().item()
     steps = n * batch_size
+    if getattr(net, "cell", "egru") == "gru":
+        return math.exp(nll / count), [], nll / count  # a GRU emits no events
     activity = [act[i] / (steps * l.hidden_size) for i, l in enumerate(net.layers)]
     return math.exp(nll / count), activity, nll / count
 

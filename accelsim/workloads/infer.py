@@ -52,10 +52,12 @@ class Packed:
 CSC_MAX_DENSITY = 0.5  # below this a layer's columns are walked as nonzeros, not dense rows
 
 
-def pack(model: EGRUModel, csc: bool | None = None) -> Packed:
+def pack(model: EGRUModel, csc: bool | None = None, dense_w0: bool = False) -> Packed:
     """Flatten the model for the kernel. ``csc`` forces the nonzero walk (True) or dense rows
     (False) for every layer; by default a layer uses it below ``CSC_MAX_DENSITY``. Both give the
-    same numbers: each accumulator sums the same products in the same (event) order."""
+    same numbers: each accumulator sums the same products in the same (event) order.
+    ``dense_w0`` also stores layer 0's W^T (a delta network reads layer 0's input columns one by
+    one; the EGRU reads its table). A GRU's missing thresholds pack as zeros."""
     L = len(model.layers)
     use_csc, ptrs, rows_, vals, ptr_off, nz_off = [], [], [], [], [0], [0]
     for l in model.layers:
@@ -74,7 +76,7 @@ def pack(model: EGRUModel, csc: bool | None = None) -> Packed:
     hid = np.array([l.hidden_size for l in model.layers], np.int64)
     wt, rt, wt_off, rt_off = [], [], [0], [0]
     for i, l in enumerate(model.layers):
-        w = np.ascontiguousarray(l.W.T, dtype=np.float32) if i > 0 else np.zeros(0, np.float32)
+        w = np.ascontiguousarray(l.W.T, dtype=np.float32) if i > 0 or dense_w0 else np.zeros(0, np.float32)
         wt.append(w.ravel())
         wt_off.append(wt_off[-1] + w.size)
         r = np.ascontiguousarray(l.R.T, dtype=np.float32)
@@ -89,7 +91,8 @@ def pack(model: EGRUModel, csc: bool | None = None) -> Packed:
                   np.concatenate(rt).astype(np.float32), np.array(rt_off, np.int64),
                   np.concatenate([l.bias_x for l in model.layers]).astype(np.float32),
                   np.concatenate([l.bias_r for l in model.layers]).astype(np.float32), g_off,
-                  np.concatenate([l.threshold for l in model.layers]).astype(np.float32), h_off,
+                  np.concatenate([np.zeros(l.hidden_size, np.float32) if l.threshold is None
+                                  else l.threshold for l in model.layers]).astype(np.float32), h_off,
                   np.ascontiguousarray(table0),
                   np.ascontiguousarray(model.embedding.T, dtype=np.float32),
                   model.decoder_bias.astype(np.float32), np.array(use_csc, np.int64),

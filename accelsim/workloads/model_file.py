@@ -10,6 +10,10 @@ Keys (all plain arrays; loads with ``allow_pickle=False``):
   decide every event, so they keep full precision);
 - ``decoder.bias`` (V).
 
+A GRU (the delta-network workloads) is stored the same way with ``format: "accelsim-gru-model"``
+and no ``l{l}.threshold`` keys (its ``threshold`` is None): its transmission thresholds are
+chosen at evaluation, not trained.
+
 Weights are rounded to float16 once, at export; the torch check and the Numba inference both use
 the rounded values, so they run the same model.
 """
@@ -29,6 +33,7 @@ from accelsim.errors import InputError
 from accelsim.io import atomic_write_bytes
 
 FORMAT = "accelsim-egru-model"
+FORMAT_GRU = "accelsim-gru-model"
 VERSION = 1
 
 
@@ -38,7 +43,7 @@ class EGRULayerWeights:
     R: np.ndarray  # 3H x H, float32
     bias_x: np.ndarray
     bias_r: np.ndarray
-    threshold: np.ndarray
+    threshold: np.ndarray | None  # None: a GRU (no events of its own)
 
     @property
     def input_size(self) -> int:
@@ -64,6 +69,11 @@ class EGRUModel:
     def vocab_size(self) -> int:
         return self.embedding.shape[0]
 
+    @property
+    def cell(self) -> str:
+        """"egru" or "gru" (a GRU's layers carry no thresholds)."""
+        return "gru" if self.layers and self.layers[0].threshold is None else "egru"
+
 
 def to_half(w: np.ndarray) -> np.ndarray:
     """float16, except that a nonzero weight never rounds to zero (it would change the sparsity
@@ -84,18 +94,20 @@ def to_arrays(model: EGRUModel) -> dict[str, np.ndarray]:
         out[f"l{i}.R"] = to_half(l.R)
         out[f"l{i}.bias_x"] = l.bias_x.astype(np.float16)
         out[f"l{i}.bias_r"] = l.bias_r.astype(np.float16)
-        out[f"l{i}.threshold"] = l.threshold.astype(np.float32)
+        if l.threshold is not None:
+            out[f"l{i}.threshold"] = l.threshold.astype(np.float32)
     return out
 
 
 def round_trip(model: EGRUModel) -> EGRUModel:
     """The model exactly as a save + load gives it back (float16-rounded weights, as float32)."""
-    return _from_arrays(to_arrays(model), dict(model.meta), "<memory>")
+    meta = dict(model.meta, format=FORMAT_GRU if model.cell == "gru" else FORMAT)
+    return _from_arrays(to_arrays(model), meta, "<memory>")
 
 
 def save_model(path: str | os.PathLike, model: EGRUModel) -> None:
     meta = dict(model.meta)
-    meta.update(format=FORMAT, version=VERSION, sizes=model.sizes, vocab_size=model.vocab_size)
+    meta.update(format=FORMAT_GRU if model.cell == "gru" else FORMAT, version=VERSION, sizes=model.sizes, vocab_size=model.vocab_size)
     arrays = to_arrays(model)
     arrays["meta"] = np.array(json.dumps(meta, sort_keys=True))
     buf = io.BytesIO()
@@ -104,6 +116,8 @@ def save_model(path: str | os.PathLike, model: EGRUModel) -> None:
 
 
 def _from_arrays(a: dict[str, np.ndarray], meta: dict, where: str) -> EGRUModel:
+    gru = meta.get("format") == FORMAT_GRU
+
     def get(key):
         if key not in a:
             raise InputError(f"{where}: key {key!r} missing; not an accelsim EGRU model file")
@@ -115,10 +129,10 @@ def _from_arrays(a: dict[str, np.ndarray], meta: dict, where: str) -> EGRUModel:
     n_in = emb.shape[1]
     while f"l{i}.W" in a:
         l = EGRULayerWeights(get(f"l{i}.W"), get(f"l{i}.R"), get(f"l{i}.bias_x"),
-                             get(f"l{i}.bias_r"), get(f"l{i}.threshold"))
+                             get(f"l{i}.bias_r"), None if gru else get(f"l{i}.threshold"))
         H = l.R.shape[1]
         if l.W.shape != (3 * H, n_in) or l.R.shape != (3 * H, H) or l.bias_x.shape != (3 * H,) \
-                or l.bias_r.shape != (3 * H,) or l.threshold.shape != (H,):
+                or l.bias_r.shape != (3 * H,) or (not gru and l.threshold.shape != (H,)):
             raise InputError(f"{where}: layer {i} shapes do not chain (W {l.W.shape}, R {l.R.shape}, "
                              f"expected W (3H, {n_in}) and R (3H, H))")
         layers.append(l)
@@ -151,7 +165,7 @@ def load_model(path: str | os.PathLike) -> EGRUModel:
         meta = json.loads(str(a.pop("meta")))
     except (KeyError, ValueError):
         raise InputError(f"{p}: key 'meta' missing or not JSON; not an accelsim EGRU model file") from None
-    if meta.get("format") != FORMAT or meta.get("version") != VERSION:
+    if meta.get("format") not in (FORMAT, FORMAT_GRU) or meta.get("version") != VERSION:
         raise InputError(f"{p}: meta format/version is {meta.get('format')!r}/{meta.get('version')!r}, "
-                         f"expected {FORMAT!r}/{VERSION}")
+                         f"expected {FORMAT!r} or {FORMAT_GRU!r} / {VERSION}")
     return _from_arrays(a, meta, str(p))

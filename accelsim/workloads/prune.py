@@ -11,6 +11,11 @@ of M consecutive rows of every column of W_l and R_l (rows gM .. gM+M-1; the las
 shorter when M does not divide 3H), the N largest-|w| entries: the weights the ``nm`` weight
 format stores. Its sparsity is set by the pattern (1 - N/M), so every stage must give that value.
 
+``--hold-activity DENSE.npz`` keeps activity sparsity where the dense model has it: the
+activity regulariser's hinge target becomes, per layer, the activity that DENSE shows in training
+mode on the training data (measured at the start, minus ``--hold-margin``), so the fine-tune pulls
+back the activity that pruning adds instead of only pushing towards one global target.
+
 Sparsity rises over ``--stages`` (e.g. 0.6,0.7); after each stage the model is fine-tuned for
 ``--steps-per-stage`` AdamW steps with the mask re-applied after every step.
 """
@@ -123,6 +128,26 @@ def matrix_sparsity(model) -> dict[str, float]:
             for i, l in enumerate(model.layers) for n in ("W", "R")}
 
 
+def measure_train_activity(model, kw: dict, data: np.ndarray, args, batches: int = 40) -> list[float]:
+    """Per-layer fraction of units emitting an event per step, in training mode (dropout on, as
+    the regulariser sees it), over ``batches`` consecutive training batches from the start."""
+    import torch
+
+    from accelsim.workloads.egru_torch import EGRULanguageModel
+
+    net = EGRULanguageModel.from_model(model, **kw)
+    net.train()
+    state, acc, pos = net.init_state(data.shape[1]), None, 0
+    with torch.no_grad():
+        for _ in range(batches):
+            inp = torch.from_numpy(data[pos:pos + args.bptt].astype(np.int64))
+            _, outs, state = net(inp, state)
+            a = np.array([float(o.mean()) for o in outs])
+            acc = a if acc is None else acc + a
+            pos += args.bptt
+    return list(acc / batches)
+
+
 def build_parser() -> argparse.ArgumentParser:
     from accelsim.workloads.train import add_optim_args
 
@@ -140,6 +165,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--name", required=True, help="model name recorded in meta (e.g. egru-ptb-w80)")
     p.add_argument("--out", required=True, help="output model file (.npz)")
     p.add_argument("--log", default=None, help="append progress lines (JSON) to this file")
+    p.add_argument("--hold-activity", default=None, metavar="DENSE.npz",
+                   help="per-layer activity targets = this model's training-mode activity (minus "
+                        "--hold-margin): fine-tuning keeps each layer's activity sparsity where "
+                        "the dense model has it")
+    p.add_argument("--hold-margin", type=float, default=0.0,
+                   help="target this much activity below the held model's (default 0)")
     add_optim_args(p)
     p.set_defaults(lr=1e-3, lr_final=1e-4, log_every=40, activity_start=0.0)
     return p
@@ -175,7 +206,20 @@ def run(args) -> int:
     base = load_model(args.base)
     targs = base.meta.get("trained", {}).get("args", {})
     kw = {k: targs[k] for k in ("gamma", "eps", "dropout_emb", "dropout_forward", "dropout_out") if k in targs}
-    net = EGRULanguageModel.from_model(base, **kw)
+    if base.cell == "gru":
+        from accelsim.workloads.gru_torch import GRULanguageModel, to_torch_order
+        if args.method != "unstructured" or args.hold_activity:
+            raise InputError(f"--base {args.base} is a GRU: only --method unstructured applies, "
+                             f"and it has no activity to hold")
+        kw = {k: v for k, v in kw.items() if k not in ("gamma", "eps")}
+        net = GRULanguageModel.from_model(base, **kw)
+        params = {f"l{i}.{n}": getattr(g, a) for i, g in enumerate(net.layers)
+                  for n, a in (("W", "weight_ih_l0"), ("R", "weight_hh_l0"))}
+        to_param = lambda m: to_torch_order(m, m.shape[0] // 3)  # masks are in [z | r | g] order
+    else:
+        net = EGRULanguageModel.from_model(base, **kw)
+        params = {f"l{i}.{n}": getattr(l, n) for i, l in enumerate(net.layers) for n in ("W", "R")}
+        to_param = lambda m: m
     for k in ("activity_target", "activity_weight"):  # keep the training's activity regulariser
         if k in targs and getattr(args, k) == build_parser().get_default(k):
             setattr(args, k, targs[k])
@@ -189,14 +233,20 @@ def run(args) -> int:
             logf.flush()
 
     data = batchify(corpus.train, args.batch_size)
+    held = None
+    if args.hold_activity:
+        held = measure_train_activity(load_model(args.hold_activity), kw, data, args)
+        args.activity_target = torch.tensor([max(0.0, a - args.hold_margin) for a in held])
+        log({"held_activity": [round(a, 4) for a in held],
+             "activity_targets": [round(float(a), 4) for a in args.activity_target],
+             "activity_weight": args.activity_weight})
     opt = make_optimizer(net, args)
     t0 = time.time()
     total = args.steps_per_stage * len(stages)
     step, pos, state = 0, int(np.random.default_rng(args.seed).integers(0, data.shape[0] - args.bptt - 1)), None
-    params = {f"l{i}.{n}": getattr(l, n) for i, l in enumerate(net.layers) for n in ("W", "R")}
     for s in stages:
         masks = make_masks(net.to_model(), s, args.method, args.groups)
-        tmasks = [(params[k], torch.from_numpy(m)) for k, m in masks.items()]
+        tmasks = [(params[k], torch.from_numpy(np.ascontiguousarray(to_param(m)))) for k, m in masks.items()]
         with torch.no_grad():
             for p, m in tmasks:
                 p.mul_(m)
@@ -213,7 +263,11 @@ def run(args) -> int:
         "base": Path(args.base).name, "base_sha256": file_sha256(args.base), "method": args.method,
         "scope": "per matrix", "groups": args.groups if args.method == "column-balanced" else None,
         "stages": stages, "steps_per_stage": args.steps_per_stage, "seed": args.seed,
-        "lr": args.lr, "wall_s": round(wall, 1), "val_ppl_torch_batch10": round(ppl, 2),
+        "lr": args.lr, "activity_weight": args.activity_weight,
+        "hold_activity": None if held is None else {
+            "model": Path(args.hold_activity).name, "train_mode_activity": [round(a, 5) for a in held],
+            "margin": args.hold_margin},
+        "wall_s": round(wall, 1), "val_ppl_torch_batch10": round(ppl, 2),
         "matrix_sparsity": sp})
     m.meta = meta
     save_model(args.out, m)

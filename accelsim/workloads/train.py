@@ -33,6 +33,9 @@ from accelsim.workloads.ptb import batchify, load_ptb
 
 
 def add_model_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--cell", default="egru", choices=("egru", "gru"),
+                   help="egru (default) or gru: a plain GRU, the model behind the delta-network "
+                        "workloads (no thresholds; the activity regulariser does not apply)")
     p.add_argument("--sizes", default="200,400,400,200",
                    help="embedding size then hidden sizes, last = embedding (tied decoder)")
     p.add_argument("--threshold-mean", type=float, default=0.1)
@@ -75,6 +78,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--log-every", type=int, default=25)
     p.add_argument("--checkpoint-every-s", type=float, default=300.0)
     p.add_argument("--export", default=None, help="write the final model file (.npz) here")
+    p.add_argument("--init", default=None,
+                   help="start from this exported model file (.npz) instead of a fresh init, with a "
+                        "fresh optimiser and LR schedule: training an exported model longer")
     add_model_args(p)
     add_optim_args(p)
     return p
@@ -90,7 +96,14 @@ def parse_sizes(text: str) -> list[int]:
     return sizes
 
 
-def make_model(args, vocab_size: int) -> EGRULanguageModel:
+def make_model(args, vocab_size: int):
+    if getattr(args, "cell", "egru") == "gru":
+        from accelsim.workloads.gru_torch import GRULanguageModel
+        net = GRULanguageModel(vocab_size, parse_sizes(args.sizes), args.dropout_emb,
+                               args.dropout_forward, args.dropout_out)
+        with torch.no_grad():
+            net.embedding.weight.uniform_(-args.embedding_init, args.embedding_init)
+        return net
     net = EGRULanguageModel(vocab_size, parse_sizes(args.sizes), args.threshold_mean, args.gamma,
                             args.eps, args.dropout_emb, args.dropout_forward, args.dropout_out)
     with torch.no_grad():
@@ -148,9 +161,9 @@ def train_steps(net, opt, data: np.ndarray, args, start_step: int, total_steps: 
         for g in opt.param_groups:
             g["lr"] = cosine_lr(step, schedule_total, args.lr, args.lr_final) * g.get("lr_scale", 1.0)
         logits, outs, state = net(inp, state)
-        state = [(c.detach(), y.detach()) for c, y in state]
+        state = [tuple(s.detach() for s in st) for st in state]
         ce = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), tgt.reshape(-1))
-        acts = torch.stack([o.mean() for o in outs])
+        acts = torch.stack([o.mean() for o in outs]) if outs else torch.zeros(0)
         start = getattr(args, "activity_start", 0.0) * schedule_total
         ramp = min(1.0, max(0.0, (step - start) / (0.1 * schedule_total))) if start > 0 else 1.0
         loss = ce + ramp * args.activity_weight * torch.clamp(acts - args.activity_target, min=0).sum()
@@ -207,6 +220,24 @@ def run(args) -> int:
     torch.manual_seed(args.seed)
     np.random.seed(args.seed)
     net = make_model(args, corpus.vocab_size)
+    init_meta = None
+    if args.init:
+        from accelsim.workloads.model_file import load_model
+        base = load_model(args.init)
+        if base.sizes != parse_sizes(args.sizes) or base.vocab_size != corpus.vocab_size:
+            raise InputError(f"--init {args.init}: sizes {base.sizes} / vocabulary {base.vocab_size} "
+                             f"do not match --sizes {args.sizes} / PTB's {corpus.vocab_size}")
+        if base.cell != getattr(args, "cell", "egru"):
+            raise InputError(f"--init {args.init} is a {base.cell} model; --cell is {args.cell}")
+        cls = EGRULanguageModel
+        if base.cell == "gru":
+            from accelsim.workloads.gru_torch import GRULanguageModel as cls
+        kw = dict(dropout_emb=args.dropout_emb, dropout_forward=args.dropout_forward,
+                  dropout_out=args.dropout_out)
+        if base.cell == "egru":
+            kw.update(gamma=args.gamma, eps=args.eps)
+        net = cls.from_model(base, **kw)
+        init_meta = base.meta
     opt = make_optimizer(net, args)
     data = batchify(corpus.train, args.batch_size)
     ckpt = out / "checkpoint.pt"
@@ -247,6 +278,8 @@ def run(args) -> int:
         meta = {"trained": {"command": "python -m accelsim.workloads.train " + " ".join(sys.argv[1:]),
                             "seed": args.seed, "steps": step, "train_wall_s": round(wall, 1),
                             "val_ppl_torch_batch10": round(ppl, 2), "args": vars(args)}}
+        if init_meta is not None:  # trained longer: keep the earlier run's record
+            meta["trained"]["init"] = {"path": Path(args.init).name, "trained": init_meta.get("trained")}
         save_model(args.export, net.to_model(meta))
         log({"event": "exported", "path": args.export})
     return 0

@@ -15,8 +15,9 @@ def ptb_path() -> Path:
     return Path(p)
 
 
-def tiny_model(sizes=(16, 24, 20, 16), vocab=50, seed=0, weight_scale=1.0):
-    """A small random EGRU model (torch-free form) whose units fire often enough to test events."""
+def tiny_model(sizes=(16, 24, 20, 16), vocab=50, seed=0, weight_scale=1.0, cell="egru"):
+    """A small random EGRU model (torch-free form) whose units fire often enough to test events;
+    ``cell="gru"``: the same weights without thresholds (a GRU for the delta-network inference)."""
     from accelsim.workloads.model_file import EGRULayerWeights, EGRUModel
 
     rng = np.random.default_rng(seed)
@@ -26,6 +27,6 @@ def tiny_model(sizes=(16, 24, 20, 16), vocab=50, seed=0, weight_scale=1.0):
             (rng.normal(0, weight_scale / np.sqrt(n_in), (3 * H, n_in))).astype(np.float32),
             (rng.normal(0, weight_scale / np.sqrt(H), (3 * H, H))).astype(np.float32),
             rng.normal(0, 0.3, 3 * H).astype(np.float32), rng.normal(0, 0.3, 3 * H).astype(np.float32),
-            rng.uniform(0.02, 0.3, H).astype(np.float32)))
+            rng.uniform(0.02, 0.3, H).astype(np.float32) if cell == "egru" else None))
     emb = rng.normal(0, 1.0, (vocab, sizes[0])).astype(np.float32)
     return EGRUModel(emb, layers, rng.normal(0, 0.1, vocab).astype(np.float32), {"name": "tiny"})
