@@ -141,3 +141,23 @@ def test_delta_trace_carries_the_transmitted_columns(tmp_path):
         # deltas as carried: the recorded values, float16
         np.testing.assert_array_equal(layer.x_events.values, res.x_events[l][2].astype(np.float16))
     assert t.meta["x_activity"][0] == pytest.approx(res.x_counts[:, 0].sum() / (100 * 16), abs=1e-6)
+
+
+def test_summary_measures_and_matches_a_perplexity():
+    from accelsim.workloads.delta_summary import match_theta, measure
+    from accelsim.workloads.infer import pack
+
+    model = _gru(seed=2)
+    ids = _ids(model, 400)
+    P = pack(model, dense_w0=True)
+    rec = measure(model, P, ids, 0.15)
+    res = run_delta(model, ids, 0.15, 0.15, record_events=False)
+    want = 0.0
+    for l, layer in enumerate(model.layers):
+        # every sent column costs one MAC per gate row (dense weights)
+        want += (res.x_counts[:, l].sum() + res.h_counts[:, l].sum()) / 400 * 3 * layer.hidden_size
+    assert rec["macs_per_token_formula"] == pytest.approx(want, abs=0.1)
+    assert rec["test_perplexity"] == round(res.perplexity, 3)
+    got = match_theta(model, P, ids, rec["test_perplexity"], tol=0.0005)
+    assert got is not None and abs(got["test_perplexity"] - rec["test_perplexity"]) <= 0.0005 * rec["test_perplexity"]
+    assert match_theta(model, P, ids, 0.5 * measure(model, P, ids, 0.0)["test_perplexity"], 0.01) is None
