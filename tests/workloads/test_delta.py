@@ -158,6 +158,23 @@ def test_summary_measures_and_matches_a_perplexity():
         want += (res.x_counts[:, l].sum() + res.h_counts[:, l].sum()) / 400 * 3 * layer.hidden_size
     assert rec["macs_per_token_formula"] == pytest.approx(want, abs=0.1)
     assert rec["test_perplexity"] == round(res.perplexity, 3)
-    got = match_theta(model, P, ids, rec["test_perplexity"], tol=0.0005)
-    assert got is not None and abs(got["test_perplexity"] - rec["test_perplexity"]) <= 0.0005 * rec["test_perplexity"]
-    assert match_theta(model, P, ids, 0.5 * measure(model, P, ids, 0.0)["test_perplexity"], 0.01) is None
+
+
+def test_threshold_search_finds_the_matching_perplexity(monkeypatch):
+    """The bisection (perplexity rising with theta, as for a trained model) stops within the
+    tolerance, and says None when the target is out of reach at either end."""
+    from accelsim.workloads import delta_summary
+
+    calls = []
+
+    def fake(model, packed, ids, theta):
+        calls.append(theta)
+        return {"theta_x": theta, "test_perplexity": 100.0 + 80.0 * theta ** 2}
+
+    monkeypatch.setattr(delta_summary, "measure", fake)
+    got = delta_summary.match_theta(None, None, None, 130.0, tol=0.001)
+    assert abs(got["test_perplexity"] - 130.0) <= 0.13
+    assert got["theta_x"] == pytest.approx((30 / 80) ** 0.5, abs=2e-3)
+    assert len(calls) <= 16
+    assert delta_summary.match_theta(None, None, None, 95.0, tol=0.01) is None   # below theta = 0
+    assert delta_summary.match_theta(None, None, None, 250.0, tol=0.01) is None  # above theta = 1
