@@ -14,6 +14,7 @@ from accelsim.config.energy import EnergyTable
 from accelsim.config.load import resolved_dict
 from accelsim.config.schema import ArchConfig
 from accelsim.energy import price
+from accelsim.energy.area import chip_area
 from accelsim.engine.prepare import ClusterWork
 from accelsim.engine.schedule import STALL_CAUSES, Timeline
 from accelsim.trace.format import Trace
@@ -111,7 +112,8 @@ def build_result(config: ArchConfig, trace: Trace, table: EnergyTable, work: lis
     cycles = tl.cycles
     lat = tl.token_end - tl.token_start
     seconds = cycles / (config.clock_mhz * 1e6)
-    energy = price(totals, config, table, cycles=cycles)
+    area = chip_area(config, table, trace)
+    energy = price(totals, config, table, cycles=cycles, area_mm2=area)
     # temporal mapping: one PE array serves every layer, so its PEs' work adds up across layers
     pe_cat = sum(pe_all) if config.mapping == "temporal" else np.concatenate(pe_all)
     result = {
@@ -135,6 +137,7 @@ def build_result(config: ArchConfig, trace: Trace, table: EnergyTable, work: lis
         "energy_pj": energy,
         "energy_pj_per_token": energy["total"] / tokens,
         "ideal_reduction": ideal_reduction(trace),
+        "area_mm2": area,
         "per_layer": per_layer,
         "config": resolved_dict(config),
         "config_source": config_source,

@@ -28,8 +28,11 @@ def register(sub) -> None:
 
 
 def _check(args) -> int:
+    from accelsim.energy.area import check_area_table
+
     cfg = load_config(args.file)
     table = load_energy_table(energy_table_path(cfg, args.file))
+    check_area_table(cfg, table, str(args.file))
     print(f"{args.file}: ok ({cfg.name}; energy table {table.name})")
     return 0
 

@@ -20,8 +20,13 @@ def register(sub) -> None:
     p.add_argument("--out", help="write the full result as JSON to this file (an existing file is "
                                  "replaced whole; a device or pipe such as /dev/stdout is written into)")
     p.add_argument("--baseline", action="store_true",
-                   help="also simulate the dense baseline (both skips off) on the same hardware "
-                        "and report speedup and energy reduction")
+                   help="also simulate a baseline and report speedup and energy reduction against "
+                        "it: by default the dense design for the same model on the same PE array "
+                        "and clock (dense weights, no skipping, weights on chip when they fit "
+                        "weight_sram.capacity_bytes, streamed from DRAM otherwise)")
+    p.add_argument("--baseline-kind", metavar="KIND", default=None,
+                   help="the baseline (implies --baseline): dense (the default, above) or no-skip "
+                        "(the same hardware and weight format with both skips off)")
     p.add_argument("--check-values", action="store_true",
                    help="push real weight/event values through the modelled sparse datapath and "
                         "compare gate pre-activations with a dense NumPy EGRU step (first 16 steps)")
@@ -75,11 +80,20 @@ def run(args) -> int:
     from accelsim.result import to_json
     from accelsim.trace import load_trace
 
+    from accelsim.energy.area import check_area_table
+    from accelsim.engine.simulate import BASELINE_KINDS
+
     if args.tokens is not None and args.tokens <= 0:
         raise InputError(f"--tokens must be a positive integer (got {args.tokens})")
+    kind = args.baseline_kind
+    if kind is not None and kind not in BASELINE_KINDS:
+        raise InputError(f"--baseline-kind: unknown kind {kind!r}; expected one of {', '.join(BASELINE_KINDS)}")
+    baseline = args.baseline or kind is not None
+    kind = kind or "dense"
     check_outputs(args)
     config = load_config(args.config)
     table = load_energy_table(energy_table_path(config, args.config))
+    check_area_table(config, table, str(args.config))
     trace = load_trace(args.trace)
     checks = None
     if args.check_values:
@@ -95,11 +109,11 @@ def run(args) -> int:
         if args.steps:
             from accelsim.engine.simulate import simulate_steps
             result, steps = simulate_steps(config, trace, table, tokens=args.tokens,
-                                           baseline=args.baseline, config_source=str(args.config),
-                                           progress=bar)
+                                           baseline=baseline, baseline_kind=kind,
+                                           config_source=str(args.config), progress=bar)
         else:
-            result = simulate(config, trace, table, tokens=args.tokens, baseline=args.baseline,
-                              config_source=str(args.config), progress=bar)
+            result = simulate(config, trace, table, tokens=args.tokens, baseline=baseline,
+                              baseline_kind=kind, config_source=str(args.config), progress=bar)
     finally:
         bar.close()
     wall = time.perf_counter() - t0
@@ -161,25 +175,38 @@ def print_summary(r: dict, wall_s: float, out: str | None, checks: list[str] | N
         ("ideal reduction 1/((1-s_w)(1-s_a))",
          "unbounded" if r["ideal_reduction"] is None else f"{r['ideal_reduction']:.2f}x"),
     ]
+    if r.get("area_mm2") is not None:
+        rows.append((f"area, mm^2 ({r['energy_table']} table)", f"{r['area_mm2']['total']:,.3f}"))
     if "speedup_vs_dense" in r:
-        rows += [("speedup vs dense baseline (same hardware)", f"{r['speedup_vs_dense']:.2f}x"),
-                 ("energy reduction vs dense baseline", f"{r['energy_reduction_vs_dense']:.2f}x")]
+        b = r["baseline"]
+        what = (f"dense weights in {b['weight_storage'].upper()}" if b["kind"] == "dense"
+                else "same hardware, both skips off")
+        rows += [(f"speedup vs {b['kind']} baseline ({what})", f"{r['speedup_vs_dense']:.2f}x"),
+                 (f"energy reduction vs {b['kind']} baseline", f"{r['energy_reduction_vs_dense']:.2f}x")]
     for a, b in rows:
         t.add_row(a, b)
     con.print(t)
-    s = Table(title="stall cycles by cause, lost work (summed over clusters) and energy by component",
-              show_header=True)
+    area = [(k, v) for k, v in (r.get("area_mm2") or {}).items() if k != "total"]
+    s = Table(title="stall cycles by cause, lost work (summed over clusters), energy" +
+                    (" and area" if area else "") + " by component", show_header=True)
     s.add_column("stall cause")
     s.add_column("cycles", justify="right")
     s.add_column("energy component")
     s.add_column("uJ", justify="right")
+    if area:
+        s.add_column("area component")
+        s.add_column("mm^2", justify="right")
     stalls = list(r["stalls_cycles"].items()) + [
         (f"{k} (lost work)", v) for k, v in r.get("lost_work_cycles", {}).items()]
     energy = [(k, v) for k, v in r["energy_pj"].items() if k != "total"]
-    for i in range(max(len(stalls), len(energy))):
+    for i in range(max(len(stalls), len(energy), len(area))):
         a = stalls[i] if i < len(stalls) else ("", "")
         b = energy[i] if i < len(energy) else ("", None)
-        s.add_row(a[0], _fmt(a[1]) if a[1] != "" else "", b[0], "" if b[1] is None else f"{b[1] / 1e6:,.3f}")
+        row = [a[0], _fmt(a[1]) if a[1] != "" else "", b[0], "" if b[1] is None else f"{b[1] / 1e6:,.3f}"]
+        if area:
+            c = area[i] if i < len(area) else ("", None)
+            row += [c[0], "" if c[1] is None else f"{c[1]:,.3f}"]
+        s.add_row(*row)
     con.print(s)
     if checks:
         con.print("value check (sparse datapath vs dense NumPy):")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import types
 import typing
 
 from pydantic import BaseModel
@@ -14,6 +15,8 @@ def _type_name(ann) -> str:
         return " \\| ".join(f"`{a}`" for a in typing.get_args(ann))
     if typing.get_origin(ann) is typing.Annotated:
         return _type_name(typing.get_args(ann)[0])
+    if typing.get_origin(ann) in (typing.Union, types.UnionType):
+        return " or ".join("null" if a is type(None) else _type_name(a) for a in typing.get_args(ann))
     return getattr(ann, "__name__", str(ann))
 
 
@@ -23,7 +26,7 @@ def _rows(model: type[BaseModel], prefix: str = ""):
         if isinstance(ann, type) and issubclass(ann, BaseModel):
             yield from _rows(ann, f"{prefix}{name}.")
             continue
-        default = f.default
+        default = "null" if f.default is None else f.default
         yield f"| `{prefix}{name}` | {_type_name(ann)} | `{default}` | {(f.description or '').replace('|', chr(92) + '|')} |"
 
 

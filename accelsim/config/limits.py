@@ -66,6 +66,10 @@ MAX_PAD_MULTIPLE = 4096
 # of a 100 W chip clocked at 1 kHz is 10^11 pJ. Sums of counts x these stay finite.
 MAX_PJ = 1e12
 MAX_SRAM_POINT_BYTES = 2 ** 40
+# Area tables: square micrometres per component (a 1 m^2 wafer is 10^12 um^2) and leakage power
+# density (a chip leaking 10^6 mW per mm^2 would melt); finite, so area sums stay finite.
+MAX_AREA_UM2 = 1e12
+MAX_MW_PER_MM2 = 1e6
 
 
 # --- memory ------------------------------------------------------------------------------------

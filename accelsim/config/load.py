@@ -325,7 +325,7 @@ def energy_table_path(config: ArchConfig, config_path: str | os.PathLike | None)
         p = Path(config_path).parent / p
     if not p.is_file():
         what = "is a folder, not a YAML file" if p.is_dir() else "no such file"
-        example = shipped[0] if shipped else "45nm"
+        example = "45nm" if "45nm" in shipped or not shipped else shipped[0]
         raise InputError(f"{where}: {value} ({p}): {what}; a path is relative to the config's folder, "
                          f"and a shipped table is named without one (energy_table: {example})")
     return p

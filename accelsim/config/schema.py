@@ -65,6 +65,12 @@ on_dispatch: a column is requested when the dispatcher pops it (bursts chain whe
 StreamDelivery = Literal["store_and_forward", "cut_through"]
 """store_and_forward: PEs use a streamed column once all of it arrived; cut_through: PEs consume
 each beat as it arrives."""
+Leakage = Literal["flat", "area"]
+"""flat: the energy table's leakage_pj_per_cycle for the whole chip; area: the chip's area
+(area_mm2) x the table's leakage power per mm2 (SRAM and logic apart), for the run's duration."""
+ChannelArbitration = Literal["phase", "burst"]
+"""phase: a phase that streams holds the DRAM channel from its start to its last beat; burst: the
+clusters' requests share the channel one burst at a time (round robin), their latencies overlap."""
 UpdateTiming = Literal["pipelined", "grouped"]
 """pipelined: lane groups issue one per cycle into a latency-deep pipeline, then the encoder emits;
 grouped: cycles_per_group per group of lanes plus fixed_cycles, events included."""
@@ -145,6 +151,9 @@ class DRAM(_Frozen):
     restart_bubble_cycles: NonNegativeInt = Field(0, le=L.MAX_LATENCY_CYCLES, description="on_dispatch: extra cycles before the first beat of a burst that starts on an idle stream" + _upto(L.MAX_LATENCY_CYCLES, "a DRAM latency"))
     delivery: StreamDelivery = Field("store_and_forward", description="store_and_forward (PEs wait for the whole column) | cut_through (PEs consume beats as they arrive)")
     stream_efficiency: float = Field(1.0, ge=L.MIN_STREAM_EFFICIENCY, le=1, allow_inf_nan=False, description=f"fraction of cycles on which the channel delivers data (1: every cycle); from {L.MIN_STREAM_EFFICIENCY:g} (a beat every 1,000 cycles) to 1, with at most {L.STREAM_EFFICIENCY_DECIMALS} decimals (stream times are computed exactly in 64-bit integers)")
+    staging_buffer_bytes: PositiveInt | None = Field(None, le=L.MAX_CAPACITY_BYTES, description="on-chip buffer for streamed columns: a column is requested only when its bytes (whole bursts) fit beside the requested columns the PE array has not consumed yet; at least the largest column; null: unbounded" + _upto(L.MAX_CAPACITY_BYTES, "64 GiB, as weight_sram.capacity_bytes"))
+    max_outstanding: PositiveInt | None = Field(None, le=L.MAX_QUEUE_DEPTH, description="columns a cluster may have requested from DRAM and not yet received; null: unbounded" + _upto(L.MAX_QUEUE_DEPTH, "memory controllers track tens to hundreds of requests"))
+    arbitration: ChannelArbitration = Field("phase", description="phase (a phase that streams holds the channel from its start to its last beat) | burst (clusters' requests share the channel one burst at a time, round robin; latencies overlap)")
 
     @field_validator("stream_efficiency")
     @classmethod
@@ -152,6 +161,12 @@ class DRAM(_Frozen):
         if Fraction(str(v)).denominator > 10 ** L.STREAM_EFFICIENCY_DECIMALS:
             raise ValueError(f"must have at most {L.STREAM_EFFICIENCY_DECIMALS} decimals (got {v!r})")
         return v
+
+
+class EnergyOptions(_Frozen):
+    """How the run is priced (after the simulation; no effect on cycles or counts)."""
+
+    leakage: Leakage = Field("flat", description="static energy: flat (the energy table's leakage_pj_per_cycle x cycles, whatever the chip's size) | area (area_mm2 x the table's area.leakage_mw_per_mm2, SRAM and logic apart, x cycles / clock; needs a table with an area section); see docs/architecture.md, Area")
 
 
 class ArchConfig(_Frozen):
@@ -179,7 +194,8 @@ class ArchConfig(_Frozen):
     skip_activity: bool = Field(True, description="process only active events (False: every input/recurrent column every step)")
     skip_weights: bool = Field(True, description="skip zero weights (False: every row of a fetched column is a MAC)")
     include_decoder: bool = Field(False, description="simulate the tied-embedding decoder fed by last-layer events")
-    energy_table: str = Field("45nm", description="a shipped energy table by name (`45nm`), or a YAML file: a value with a `/` or ending in `.yaml` is a path, relative to this config's folder")
+    energy_table: str = Field("45nm", description="a shipped energy (and area) table by name (`45nm`, `16nm`), or a YAML file: a value with a `/` or ending in `.yaml` is a path, relative to this config's folder")
+    energy: EnergyOptions = EnergyOptions()
 
     @model_validator(mode="after")
     def _nm_fits(self):

@@ -12,7 +12,9 @@ Components (every one is ``count x pJ per action``; ``total`` is their sum, in t
   ``update_unit.nonlinearity: lut``, or a segment compare plus a multiply and an add at
   accumulator width with ``pwl`` (piecewise-linear);
 - ``event_queue``: a write and a read of ``event_bits`` per event pushed (register file);
-- ``leakage``: cycles x leakage per cycle (whole chip; not split per layer).
+- ``leakage``: cycles x leakage per cycle (whole chip; not split per layer); with
+  ``energy.leakage: area``, the chip's leakage power (``area_mm2`` x the table's
+  ``area.leakage_mw_per_mm2``, SRAM arrays and logic apart) x cycles / clock.
 
 Arithmetic at a width the table lacks is scaled from the nearest width of the same number format:
 adds linearly, multiplies with the product of the operand widths (an array multiplier's area).
@@ -31,20 +33,29 @@ COMPONENTS = ("mac", "accumulator", "sram_weights", "sram_metadata", "dram", "up
               "event_queue", "leakage")
 
 
-def arithmetic_pj(table: EnergyTable, number_format: str, op: str, bits_a: int, bits_b: int | None = None) -> float:
-    """Energy of one ``op`` ("add" or "mult") on operands of ``bits_a`` (x ``bits_b``) bits."""
-    widths = {int(k[len(number_format):]): v for k, v in table.arithmetic.items()
+def scaled_arithmetic(entries: dict[str, tuple[float, float]], number_format: str, op: str,
+                      bits_a: int, bits_b: int | None, what: str) -> float:
+    """One ``op`` ("add" or "mult") on operands of ``bits_a`` (x ``bits_b``) bits, from
+    ``entries`` (key like ``int8`` -> (add, mult)): the nearest width of the number format,
+    adds scaled linearly, multiplies with the product of the widths. ``what`` names the table."""
+    widths = {int(k[len(number_format):]): v for k, v in entries.items()
               if k.startswith(number_format) and k[len(number_format):].isdigit()}
     if not widths:
-        raise InputError(f"energy table {table.name}: no arithmetic entry for number format "
+        raise InputError(f"{what}: no arithmetic entry for number format "
                          f"'{number_format}' (keys like {number_format}8, {number_format}32)")
     if op == "add":
         n = min(widths, key=lambda w: (abs(math.log(w / bits_a)), w))
-        return widths[n].add_pj * bits_a / n
+        return widths[n][0] * bits_a / n
     b = bits_b if bits_b is not None else bits_a
     eff = math.sqrt(bits_a * b)
     n = min(widths, key=lambda w: (abs(math.log(w / eff)), w))
-    return widths[n].mult_pj * (bits_a * b) / (n * n)
+    return widths[n][1] * (bits_a * b) / (n * n)
+
+
+def arithmetic_pj(table: EnergyTable, number_format: str, op: str, bits_a: int, bits_b: int | None = None) -> float:
+    """Energy of one ``op`` ("add" or "mult") on operands of ``bits_a`` (x ``bits_b``) bits."""
+    return scaled_arithmetic({k: (v.add_pj, v.mult_pj) for k, v in table.arithmetic.items()},
+                             number_format, op, bits_a, bits_b, f"energy table {table.name}")
 
 
 def sram_read_64b_pj(table: EnergyTable, size_bytes: float) -> float:
@@ -63,10 +74,12 @@ def sram_read_64b_pj(table: EnergyTable, size_bytes: float) -> float:
     return pts[-1].read_64b_pj  # pragma: no cover
 
 
-def price(counts: dict, config: ArchConfig, table: EnergyTable, *, cycles: int | None) -> dict:
+def price(counts: dict, config: ArchConfig, table: EnergyTable, *, cycles: int | None,
+          area_mm2: dict | None = None) -> dict:
     """``counts``: macs, sram_weight_bits, sram_metadata_bits, dram_read_bytes, unit_updates,
-    queue_events. ``cycles=None`` leaves leakage out (per-layer figures). Returns pJ per
-    component and ``total`` (first key)."""
+    queue_events. ``cycles=None`` leaves leakage out (per-layer figures); with
+    ``energy.leakage: area`` leakage needs the chip's ``area_mm2`` (accelsim.energy.area).
+    Returns pJ per component and ``total`` (first key)."""
     p = config.precision
     fmt = p.number_format
     mac = arithmetic_pj(table, fmt, "mult", p.weight_bits, p.value_bits) + \
@@ -92,7 +105,16 @@ def price(counts: dict, config: ArchConfig, table: EnergyTable, *, cycles: int |
         "event_queue": counts["queue_events"] * 2 * config.event_queue.event_bits * reg,
     }
     if cycles is not None:
-        comp["leakage"] = cycles * table.leakage_pj_per_cycle
+        if config.energy.leakage == "area":
+            from accelsim.energy.area import leakage_mw
+
+            if area_mm2 is None:
+                raise InputError(f"energy table {table.name}: energy.leakage is 'area' but no chip "
+                                 f"area was given (the table needs an area section)")
+            # mW x (cycles / clock) = 1e-3 J/s x cycles / (clock_mhz x 1e6 /s) = 1e3 x cycles / clock_mhz pJ
+            comp["leakage"] = leakage_mw(area_mm2, table) * cycles * 1e3 / config.clock_mhz
+        else:
+            comp["leakage"] = cycles * table.leakage_pj_per_cycle
     total = 0.0
     for v in comp.values():
         total += v

@@ -4,7 +4,9 @@ Public API: :func:`simulate` (objects in) and :func:`simulate_files` (paths in, 
 config overrides, for sweeps).
 """
 
-from accelsim.engine.simulate import (apply_overrides, dense_baseline, simulate, simulate_files,
+from accelsim.engine.simulate import (BASELINE_KINDS, apply_overrides, baseline_config,
+                                      dense_baseline, no_skip_baseline, simulate, simulate_files,
                                       simulate_steps)
 
-__all__ = ["apply_overrides", "dense_baseline", "simulate", "simulate_files", "simulate_steps"]
+__all__ = ["BASELINE_KINDS", "apply_overrides", "baseline_config", "dense_baseline",
+           "no_skip_baseline", "simulate", "simulate_files", "simulate_steps"]

@@ -270,6 +270,18 @@ def row_owners(config: ArchConfig, n_rows: int, n_owners: int) -> np.ndarray:
     return owner_of_rows(config.layout, units, _ceil_div(n_rows, unit), n_owners)
 
 
+def dense_stored_bytes(config: ArchConfig, n_rows: int, n_cols: int) -> int:
+    """On-chip footprint of an ``n_rows x n_cols`` matrix in the dense format (what
+    ``column_tables`` gives a ``dense`` config, computed from the sizes alone): every column
+    stores all its rows, ``ceil(rows_b / vpw)`` words in bank ``b``, no pointer."""
+    w = _widths(config)
+    rows_bank = np.bincount(owner_of_rows(config.layout, np.arange(n_rows), n_rows,
+                                          config.weight_sram.banks),
+                            minlength=config.weight_sram.banks).astype(np.int64)
+    words = int(_ceil_div(rows_bank, w.values_per_word).sum())
+    return int(_ceil_div(n_cols * words * w.bank_width_bits, 8))
+
+
 def extra_entries(config: ArchConfig, n_rows: int, n_cols: int) -> int:
     """Upper bound of the entries a format adds to a matrix's nonzeros while its tables are built
     (csc_relative: padding entries, at most one per ``2^index_bits`` positions)."""

@@ -79,7 +79,7 @@ def test_a_path_is_relative_to_the_config_folder(cli, tmp_path, monkeypatch):
     ("energy/45nm.yaml", "energy_table: energy/45nm.yaml ({dir}/energy/45nm.yaml): no such file; a path is "
                          "relative to the config's folder, and a shipped table is named without one "
                          "(energy_table: 45nm)"),
-    ("7nm", "energy_table: no shipped energy table named '7nm' (shipped: 45nm)"),
+    ("7nm", "energy_table: no shipped energy table named '7nm' (shipped: 16nm, 45nm)"),
     ("tables/", "energy_table: tables/ ({dir}/tables): is a folder, not a YAML file"),
     ("", "energy_table: no shipped energy table named ''"),
 ])

@@ -165,3 +165,20 @@ def test_no_events_means_unbounded_ideal_reduction():
     r = simulate(load_config(ARCH_A), random_trace(activity=0.0, seed=1),
                  load_energy_table(REPO / "configs/energy/45nm.yaml"))
     assert r["ideal_reduction"] is None and r["macs"] > 0   # layer 0's dense input still runs
+
+
+def test_baseline_kind_on_the_command_line(cli, trace_file, tmp_path):
+    """--baseline-kind implies --baseline and names the kind in the table and the JSON; an unknown
+    kind is one line and exit 2, before anything runs."""
+    for kind, label in (("dense", "speedup vs dense baseline (dense weights in SRAM)"),
+                        ("no-skip", "speedup vs no-skip baseline (same hardware, both skips off)")):
+        out = tmp_path / f"{kind}.json"
+        code, stdout, err = cli("run", ARCH_A, "--trace", trace_file, "--baseline-kind", kind, "--out", out)
+        assert code == 0, err
+        assert label in stdout and f"energy reduction vs {kind} baseline" in stdout
+        assert json.loads(out.read_text())["baseline"]["kind"] == kind
+    code, stdout, _ = cli("run", ARCH_A, "--trace", trace_file, "--baseline", "--out", tmp_path / "d2.json")
+    assert (tmp_path / "d2.json").read_bytes() == (tmp_path / "dense.json").read_bytes()
+    assert "area, mm^2 (45nm table)" in stdout
+    err = _bad(cli, tmp_path, ARCH_A, "--trace", trace_file, "--baseline-kind", "sparse")
+    assert "--baseline-kind: unknown kind 'sparse'; expected one of dense, no-skip" in err

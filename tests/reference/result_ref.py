@@ -47,6 +47,18 @@ TABLE_ALT = EnergyTable(
     nonlinearity_pj=1.39,
     compare_pj=0.0419,
     leakage_pj_per_cycle=3.07,
+    area={"source": "test table: arbitrary distinct areas",
+          "arithmetic": {"int4": {"add_um2": 11.3, "mult_um2": 71.9},
+                         "int16": {"add_um2": 57.7, "mult_um2": 613.0},
+                         "int64": {"add_um2": 251.0, "mult_um2": 9710.0},
+                         "fp8": {"add_um2": 313.0, "mult_um2": 419.0},
+                         "fp32": {"add_um2": 3883.0, "mult_um2": 6737.0}},
+          "sram_cell_um2": 0.293,
+          "sram_array_efficiency": [{"size_bytes": 5, "efficiency": 0.17},
+                                    {"size_bytes": 300, "efficiency": 0.41},
+                                    {"size_bytes": 700_000, "efficiency": 0.77}],
+          "register_bit_um2": 3.71, "nonlinearity_um2": 2111.0, "compare_um2": 29.3,
+          "dram_interface_mm2": 1.37, "leakage_mw_per_mm2": {"sram": 1.93, "logic": 23.9}},
 )
 
 STALL_KEYS = ("dependency", "dram_contention", "queue_full", "cluster_wait", "fifo_full",
@@ -57,7 +69,10 @@ COMPONENTS = ("mac", "accumulator", "sram_weights", "sram_metadata", "dram", "up
 ECHO_KEYS = ("config", "config_source", "energy_table", "trace")
 BASELINE_KEYS = ("cycles", "macs", "latency_cycles", "sram_read_bits", "dram_read_bytes",
                  "energy_pj", "stalls_cycles",
-                 "lost_work_cycles")
+                 "lost_work_cycles", "area_mm2")
+AREA_KEYS = ("weight_sram", "pointer_table", "event_queue", "mac", "accumulator", "pe_fifo",
+             "update", "dram_interface")
+SRAM_AREA_KEYS = ("weight_sram", "pointer_table", "event_queue")   # leak at the SRAM density
 
 # update unit work per unit and step (docs/architecture.md, docs/results.md)
 UPDATE_NONLIN, UPDATE_MULTS, UPDATE_ADDS, UPDATE_COMPARES = 3, 3, 12, 1
@@ -117,9 +132,119 @@ def sram_64b_pj(table, size):
     raise AssertionError("unreachable")
 
 
-def ref_price(counts, cfg, table, cycles=None):
+# ------------------------------------------------------------------------------------ area
+def _area_widths(table, fmt):
+    out = {}
+    for key, e in table.area.arithmetic.items():
+        rest = key[len(fmt):]
+        if key.startswith(fmt) and rest.isdigit():
+            out[int(rest)] = e
+    assert out, f"no {fmt} arithmetic area in {table.name}"
+    return out
+
+
+def add_um2(table, fmt, bits):
+    """One adder of ``bits``: the nearest width's, scaled linearly (as the energy rule)."""
+    w = _area_widths(table, fmt)
+    n = _nearest(w, lambda n: n, bits)
+    return w[n].add_um2 * bits / n
+
+
+def mult_um2(table, fmt, a, b):
+    """One a x b multiplier: the nearest square width's, scaled with the product a x b."""
+    w = _area_widths(table, fmt)
+    n = _nearest(w, lambda n: n * n, a * b)
+    return w[n].mult_um2 * (a * b) / (n * n)
+
+
+def sram_efficiency(table, size):
+    """Cell area / array area of an array of ``size`` bytes: linear in log(size) between the
+    table's points, clamped at its ends."""
+    pts = sorted((p.size_bytes, p.efficiency) for p in table.area.sram_array_efficiency)
+    if size <= pts[0][0]:
+        return pts[0][1]
+    if size >= pts[-1][0]:
+        return pts[-1][1]
+    for (xa, ya), (xb, yb) in zip(pts, pts[1:]):
+        if xa <= size <= xb:
+            return ya + (yb - ya) * math.log(size / xa) / math.log(xb / xa)
+    raise AssertionError("unreachable")
+
+
+def sram_array_um2(table, bits, bank_bytes=None):
+    """``bits`` of SRAM in banks of ``bank_bytes`` (default: one array of all of them)."""
+    if bits == 0:
+        return 0.0
+    eff = sram_efficiency(table, bits / 8 if bank_bytes is None else bank_bytes)
+    return bits * table.area.sram_cell_um2 / eff
+
+
+def ref_area(cfg, trace, table):
+    """The chip's area in mm^2 (docs/architecture.md, Area): ``total`` and every component; None
+    for a table without an area section."""
+    if table.area is None:
+        return None
+    from tests.reference.model import REF_POINTER_BITS
+    p = cfg.precision
+    fmt = p.number_format
+    layers = trace.layers
+    # clusters: (rows, stored columns, partial sums per row, hidden units)
+    clusters = [(3 * l.hidden_size, l.input_size + l.hidden_size + int(cfg.bias_column), 2,
+                 l.hidden_size) for l in layers]
+    if cfg.include_decoder:
+        V, H_last = trace.decoder_weight.shape
+        clusters.append((V, H_last, 1, 0))
+    n_arrays = len(clusters) if cfg.mapping == "spatial" else 1   # PE arrays, weight SRAMs
+    a = table.area
+    um2 = {k: 0.0 for k in AREA_KEYS}
+    if cfg.weight_storage == "sram":
+        bank = cfg.weight_sram.capacity_bytes / cfg.weight_sram.banks
+        um2["weight_sram"] = n_arrays * sram_array_um2(table, 8 * cfg.weight_sram.capacity_bytes, bank)
+    ptr = [c[1] * REF_POINTER_BITS[cfg.weight_format] * p.index_bits for c in clusters]
+    if cfg.mapping == "temporal":
+        ptr = [sum(ptr)]                      # one cluster, one pointer table
+    for bits in ptr:
+        um2["pointer_table"] += sram_array_um2(table, bits)
+    eb = cfg.event_queue.event_bits
+    for i, c in enumerate(clusters):
+        if i > 0:                             # the queue into layer i (or the decoder)
+            um2["event_queue"] += sram_array_um2(table, cfg.event_queue.depth * eb)
+        if c[3]:                              # a layer's recurrent queue: one step's events
+            um2["event_queue"] += sram_array_um2(table, c[3] * eb)
+    one_mac = mult_um2(table, fmt, p.weight_bits, p.value_bits) + add_um2(table, fmt, p.accumulator_bits)
+    um2["mac"] = n_arrays * cfg.pe.count * cfg.pe.mac_lanes * one_mac
+    acc_bits = [rows * sums * 2 * p.accumulator_bits for rows, _, sums, _ in clusters]
+    um2["accumulator"] = a.register_bit_um2 * (sum(acc_bits) if cfg.mapping == "spatial" else max(acc_bits))
+    um2["pe_fifo"] = a.register_bit_um2 * n_arrays * cfg.pe.count * cfg.pe.fifo_depth * eb
+    acc = p.accumulator_bits
+    if cfg.update_unit.nonlinearity == "lut":
+        nl = a.nonlinearity_um2
+    else:
+        nl = a.compare_um2 + mult_um2(table, fmt, acc, acc) + add_um2(table, fmt, acc)
+    lane = (UPDATE_NONLIN * nl + UPDATE_MULTS * mult_um2(table, fmt, acc, acc)
+            + UPDATE_ADDS * add_um2(table, fmt, acc) + UPDATE_COMPARES * a.compare_um2)
+    update_units = len(layers) if cfg.mapping == "spatial" else 1
+    state_bits = sum(l.hidden_size for l in layers) * acc
+    um2["update"] = update_units * cfg.update_unit.lanes * lane + state_bits * a.register_bit_um2
+    out = {k: v / 1e6 for k, v in um2.items()}
+    out["dram_interface"] = a.dram_interface_mm2 if cfg.weight_storage == "dram" else 0.0
+    return {"total": math.fsum(out.values()), **out}
+
+
+def ref_leakage_pj(cfg, table, area, cycles):
+    """``energy.leakage``: flat (the table's pJ per cycle) or area (mW per mm^2 of SRAM and of
+    logic x the run's seconds)."""
+    if cfg.energy.leakage == "flat":
+        return cycles * table.leakage_pj_per_cycle
+    d = table.area.leakage_mw_per_mm2
+    mw = math.fsum(area[k] * (d.sram if k in SRAM_AREA_KEYS else d.logic) for k in AREA_KEYS)
+    seconds = cycles / (cfg.clock_mhz * 1e6)
+    return mw * 1e-3 * seconds * 1e12
+
+
+def ref_price(counts, cfg, table, cycles=None, area=None):
     """pJ per component from action counts (docs/results.md ``energy_pj``); leakage only with
-    ``cycles``; ``total`` = their sum."""
+    ``cycles`` (``area``: the chip's, for ``energy.leakage: area``); ``total`` = their sum."""
     p = cfg.precision
     fmt = p.number_format
     per_bit_reg = table.register_access_64b_pj / 64      # a small register file / FIFO, per bit
@@ -144,7 +269,7 @@ def ref_price(counts, cfg, table, cycles=None):
         "event_queue": counts["queue_events"] * 2 * cfg.event_queue.event_bits * per_bit_reg,
     }
     if cycles is not None:
-        e["leakage"] = cycles * table.leakage_pj_per_cycle
+        e["leakage"] = ref_leakage_pj(cfg, table, area, cycles)
     e["total"] = math.fsum(e.values())
     return e
 
@@ -323,7 +448,8 @@ def reference_result(cfg, trace, table, ref=None, tokens=None):
     cycles = int(ref["cycles"])
     lat = [int(x) for x in ref["latency"]]
     assert len(lat) == T
-    energy = ref_price(tot, cfg, table, cycles=cycles)
+    area = ref_area(cfg, trace, table)
+    energy = ref_price(tot, cfg, table, cycles=cycles, area=area)
     clock = cfg.clock_mhz
     lat_sum = _summary(lat)
     return {
@@ -347,21 +473,53 @@ def reference_result(cfg, trace, table, ref=None, tokens=None):
         "energy_pj": energy,
         "energy_pj_per_token": energy["total"] / T,
         "ideal_reduction": _ideal_reduction(trace, T),
+        "area_mm2": area,
         "per_layer": per_layer,
     }
 
 
-def dense_config(cfg):
-    """The same hardware with both skips off (the ``--baseline`` run)."""
+def no_skip_config(cfg):
+    """The same hardware with both skips off (``--baseline-kind no-skip``)."""
     return cfg.model_copy(update={"skip_activity": False, "skip_weights": False})
 
 
-def reference_baseline(cfg, trace, table, expected, tokens=None):
-    """The ``--baseline`` keys for a run whose own document is ``expected``."""
-    base = reference_result(dense_config(cfg), trace, table, tokens=tokens)
+def dense_config(cfg, trace):
+    """The dense design (``--baseline``, kind dense): dense format, both skips off, the rest of
+    the hardware as ``cfg``; weights in SRAM when every cluster's dense weights (spatial: each
+    layer and the decoder; temporal: all of them together) fit ``capacity_bytes``, else DRAM."""
+    d = cfg.model_copy(update={"weight_format": "dense", "skip_activity": False,
+                               "skip_weights": False, "weight_storage": "sram"})
+    need = [stored_bytes(d, _dense(l.weight), _bias_rows(l) if cfg.bias_column else None)
+            for l in trace.layers]
+    if cfg.include_decoder:
+        need.append(stored_bytes(d, _dense(trace.decoder_weight)))
+    cap = cfg.weight_sram.capacity_bytes
+    fits = sum(need) <= cap if cfg.mapping == "temporal" else max(need) <= cap
+    if fits:
+        return d
+    d = d.model_copy(update={"weight_storage": "dram"})
+    staging = cfg.dram.staging_buffer_bytes
+    if staging is not None:  # grown, if it must, to one dense column (3H rows, V for the decoder)
+        rows = [3 * l.hidden_size for l in trace.layers]
+        if cfg.include_decoder and trace.decoder_weight is not None:
+            rows.append(trace.vocab_size)
+        burst = cfg.dram.burst_bytes
+        col = max(_cdiv(_cdiv(r * cfg.precision.weight_bits, 8), burst) * burst for r in rows)
+        if col > staging:
+            d = d.model_copy(update={"dram": d.dram.model_copy(update={"staging_buffer_bytes": col})})
+    return d
+
+
+def reference_baseline(cfg, trace, table, expected, tokens=None, kind="dense"):
+    """The ``--baseline`` keys (baseline of ``kind``) for a run whose own document is
+    ``expected``."""
+    base_cfg = dense_config(cfg, trace) if kind == "dense" else no_skip_config(cfg)
+    base = reference_result(base_cfg, trace, table, tokens=tokens)
     return {"speedup_vs_dense": base["cycles"] / expected["cycles"],
             "energy_reduction_vs_dense": base["energy_pj"]["total"] / expected["energy_pj"]["total"],
-            "baseline": {k: base[k] for k in BASELINE_KEYS}}
+            "baseline": {"kind": kind, "weight_format": base_cfg.weight_format,
+                         "weight_storage": base_cfg.weight_storage,
+                         **{k: base[k] for k in BASELINE_KEYS}}}
 
 
 # ----------------------------------------------------------------------------- comparison
@@ -408,26 +566,28 @@ def compare_doc(got, want, path="result", rel=1e-9):
 
 
 # pricing-only fields (no effect on timing or counts): a second, differently priced look at the
-# same run. Each: (number_format, value_bits, accumulator_bits, event_bits, clock_mhz)
-PRICING_VARIANTS = (("fp", 16, 32, 32, 333.3), ("int", 12, 24, 40, 1000.0),
-                    ("fp", 8, 48, 16, 125.0), ("int", 16, 64, 64, 7.7))
+# same run. Each: (number_format, value_bits, accumulator_bits, event_bits, clock_mhz, leakage)
+PRICING_VARIANTS = (("fp", 16, 32, 32, 333.3, "area"), ("int", 12, 24, 40, 1000.0, "flat"),
+                    ("fp", 8, 48, 16, 125.0, "flat"), ("int", 16, 64, 64, 7.7, "area"))
 
 
 def pricing_variant(cfg, k):
-    fmt, vb, ab, eb, clock = PRICING_VARIANTS[k % len(PRICING_VARIANTS)]
+    fmt, vb, ab, eb, clock, leakage = PRICING_VARIANTS[k % len(PRICING_VARIANTS)]
     d = cfg.model_dump(mode="json")
     d["precision"].update(number_format=fmt, value_bits=vb, accumulator_bits=ab)
     d["event_queue"]["event_bits"] = eb
     d["clock_mhz"] = clock
+    d["energy"]["leakage"] = leakage
     return config_from_dict(d, "<pricing variant>")
 
 
 def assert_result_agrees(cfg, trace, ref=None, table=TABLE_45NM, baseline=False, variant=True,
-                         tokens=None):
+                         tokens=None, baseline_kind="dense"):
     """The engine's result document (``simulate``, first ``tokens`` tokens) equals the
     re-derived one, key by key. ``variant``: also price the same run on TABLE_ALT with other
-    pricing-only fields (number format, widths, clock), reusing the reference's counts (they do
-    not depend on those fields). Returns the engine's document of the first run."""
+    pricing-only fields (number format, widths, clock, leakage by area), reusing the
+    reference's counts (they do not depend on those fields). ``baseline``: with the baseline of
+    ``baseline_kind``. Returns the engine's document of the first run."""
     if ref is None:
         ref = Reference(cfg, trace, tokens).run()
     first = None
@@ -435,11 +595,11 @@ def assert_result_agrees(cfg, trace, ref=None, table=TABLE_45NM, baseline=False,
     if variant:
         runs.append((pricing_variant(cfg, ref["cycles"] + trace.steps), TABLE_ALT))
     for c, tab in runs:
-        got = simulate(c, trace, tab, baseline=baseline, tokens=tokens)
+        got = simulate(c, trace, tab, baseline=baseline, tokens=tokens, baseline_kind=baseline_kind)
         first = first or got
         want = reference_result(c, trace, tab, ref, tokens)
         if baseline:
-            want.update(reference_baseline(c, trace, tab, want, tokens))
+            want.update(reference_baseline(c, trace, tab, want, tokens, baseline_kind))
         for k in ECHO_KEYS:
             assert k in got, f"result lacks the key {k}"
         assert got["energy_table"] == tab.name

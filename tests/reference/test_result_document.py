@@ -14,6 +14,8 @@ from tests.reference.result_ref import (PRICING_VARIANTS, TABLE_45NM, TABLE_ALT,
                                         assert_result_agrees, compare_doc, mult_pj,
                                         pricing_variant, ref_price, sram_64b_pj, stored_bytes)
 from tests.reference.tracegen import random_trace
+from hypothesis import HealthCheck, assume, given, settings
+from tests.reference.strategies import bounded_dram_cases
 
 ARCH_A = load_config("configs/arch_a.yaml")
 
@@ -119,3 +121,29 @@ def test_alt_table_prices_are_distinct():
         [x for e in t.arithmetic.values() for x in (e.add_pj, e.mult_pj)]
     assert len(set(prices)) == len(prices) and 1.0 not in prices
     assert all(math.isfinite(p) for p in prices)
+
+
+@settings(max_examples=30, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(case=bounded_dram_cases(densities=(0.1, 0.2)))
+def test_dense_baseline_of_a_bounded_staging_buffer_agrees(case):
+    """The dense baseline of a sparse design whose staging buffer holds exactly its own largest
+    column: a dense column is bigger, so the baseline's buffer grows to one dense column (engine
+    and reference derive it apart) instead of the run being refused."""
+    from tests.reference.strategies import largest_column_bytes
+
+    cfg, trace = case
+    d = cfg.model_dump()
+    d["weight_sram"]["capacity_bytes"] = 1  # the dense design cannot keep its weights on chip
+    d["include_decoder"] = False
+    d["weight_format"] = "csc"
+    d["dram"]["burst_bytes"] = 1
+    d["dram"]["staging_buffer_bytes"] = None
+    d["precision"].update(weight_bits=8, index_bits=4)
+    cfg = config_from_dict(d, "<t>")
+    d["dram"]["staging_buffer_bytes"] = largest_column_bytes(cfg, trace)
+    cfg = config_from_dict(d, "<t>")
+    dense_col = max(3 * l.hidden_size for l in trace.layers) * cfg.precision.weight_bits // 8
+    assume(dense_col > d["dram"]["staging_buffer_bytes"])  # the baseline must grow it to run
+    doc = assert_result_agrees(cfg, trace, baseline=True, variant=False)
+    assert doc["baseline"]["kind"] == "dense" and doc["baseline"]["weight_storage"] == "dram"
