@@ -34,6 +34,10 @@ class PhaseWork:
     step_units: np.ndarray | None = None
     col_offset: int = 0
     dense_cols: int = 0
+    # burst arbitration of the DRAM channel (``shared_channel``): the engine re-runs each phase
+    # against the shared channel, so it keeps the tables and mechanisms the units were fed
+    tables: ColumnTables | None = None
+    mech: "_Mechanisms | None" = None
 
     def columns(self, t: int) -> np.ndarray:
         """The table columns (entries) this phase fetched at step ``t``, in dispatch order:
@@ -74,13 +78,56 @@ class _Mechanisms:
     on_dispatch: bool
     restart_bubble_cycles: int
     cut_through: bool
+    staging_bytes: int = 0        # bounded DRAM path (0: unbounded)
+    max_outstanding: int = 0
 
 
 def _plain_mechanisms(config: ArchConfig, n_cols: int) -> _Mechanisms:
     d = config.dram
     streamed = config.weight_storage == "dram"   # with weights on chip there is no weight stream
     return _Mechanisms(np.zeros(0, np.int64), 0, n_cols, 0, streamed and d.issue == "on_dispatch",
-                       d.restart_bubble_cycles, streamed and d.delivery == "cut_through")
+                       d.restart_bubble_cycles, streamed and d.delivery == "cut_through",
+                       (d.staging_buffer_bytes or 0) if streamed else 0,
+                       (d.max_outstanding or 0) if streamed else 0)
+
+
+def shared_channel(config: ArchConfig) -> bool:
+    """Burst arbitration with more than one cluster that may stream at the same time: the engine
+    runs the phases against the shared channel. (Temporal mapping runs one layer-step at a time,
+    so its channel has one user and the two arbitrations are the same.)"""
+    return (config.weight_storage == "dram" and config.dram.arbitration == "burst"
+            and config.mapping == "spatial")
+
+
+def largest_stored_column(config: ArchConfig, trace: Trace) -> tuple[int, str]:
+    """Bytes of the largest column the design stores in DRAM (of any layer, its bias column, or
+    the decoder; as it arrives: whole bursts), and which column that is."""
+    src = trace.path or "trace"
+    mats = [(f"layer {i}", _with_bias_column(l) if config.bias_column else l.weight,
+             config.bias_column) for i, l in enumerate(trace.layers)]
+    if config.include_decoder and trace.decoder_weight is not None:
+        mats.append(("the decoder", trace.decoder_weight, False))
+    need, where = 0, ""
+    for who, weight, bias in mats:
+        t = column_tables(config, weight, f"{src}: {who}", last_is_bias=bias)
+        if t.n_cols and int(t.dram_bytes.max()) > need:
+            j = int(np.argmax(t.dram_bytes))
+            need = int(t.dram_bytes[j])
+            where = f"the bias column of {who}" if bias and j == t.n_cols - 1 else f"column {j} of {who}"
+    return need, where
+
+
+def check_staging(config: ArchConfig, trace: Trace) -> None:
+    """A staging buffer must hold the largest column the design stores: the refusal names it."""
+    cap = config.dram.staging_buffer_bytes
+    if cap is None or config.weight_storage != "dram":
+        return
+    need, where = largest_stored_column(config, trace)
+    if need > cap:
+        raise InputError(
+            f"dram.staging_buffer_bytes ({cap}) cannot hold one column: the largest, {where}, is "
+            f"{need} bytes in DRAM ({config.weight_format}, whole {config.dram.burst_bytes}-byte "
+            f"bursts); set it to at least {need}, or null for an unbounded buffer")
 
 
 def _phase(config: ArchConfig, tables: ColumnTables, step_ptr, step_units, col_offset: int,
@@ -96,9 +143,12 @@ def _phase(config: ArchConfig, tables: ColumnTables, step_ptr, step_units, col_o
         c.weight_sram.read_latency_cycles, c.pe.fifo_depth, c.pe.mac_lanes,
         c.pe.mac_latency_cycles, c.dram.latency_cycles, mech.scan_visible, int(mech.floor_cycles),
         int(mech.n_real_cols), int(mech.marker_cycles), bool(mech.on_dispatch),
-        int(mech.restart_bubble_cycles), bool(mech.cut_through))
+        int(mech.restart_bubble_cycles), bool(mech.cut_through), int(mech.staging_bytes),
+        int(mech.max_outstanding))
     # keep the inputs as given (views of the trace's arrays, not the kernel's int64 copies)
-    return PhaseWork(dur, hold, stats, pe, banks, step_ptr, step_units, int(col_offset), int(dense_cols))
+    keep = shared_channel(config)
+    return PhaseWork(dur, hold, stats, pe, banks, step_ptr, step_units, int(col_offset), int(dense_cols),
+                     tables if keep else None, mech if keep else None)
 
 
 def check_fit(config: ArchConfig, trace: Trace, tokens: int | None) -> int:
@@ -136,13 +186,15 @@ def estimate_run_bytes(config: ArchConfig, trace: Trace, tokens: int) -> int:
     entries and their temporaries, freed before the next layer; csc_relative's padding entries
     count as nonzeros), the per-entry step lists of the delta-design path, the per-step arrays
     every layer keeps (cycles, DRAM holds, update cycles, events out), and the PE-array scratch
-    (P x FIFO depth slots). An upper estimate: Python overheads and the SimPy processes (a few per
-    cluster) are small beside these."""
+    (P x FIFO depth slots); with burst arbitration every cluster's tables stay for the run, with
+    the shared channel's copies and scratch. An upper estimate: Python overheads and the SimPy
+    processes (a few per cluster) are small beside these."""
     P, B, F = config.pe.count, config.weight_sram.banks, config.pe.fifo_depth
     T = int(tokens)
     dense = not config.skip_activity
     delta = _delta_design(config)
     n_phases = 1 if delta and config.phases == "single" else 2
+    shared = shared_channel(config)
     word = 8
     kept = 0
     peak_layer = 0
@@ -167,11 +219,15 @@ def estimate_run_bytes(config: ArchConfig, trace: Trace, tokens: int) -> int:
             entries = (x + h + 3 * T) * 7 * word   # steps, columns, ranks, order and copies
         peak_layer = max(peak_layer, tables + entries)
         kept += T * (2 * n_phases + 2) * word
+        if shared:   # the engine keeps every cluster's tables, and one int64 copy of them
+            kept += (2 * cols * (P + B + 5) + cols * (2 * P + 3) + P * (F + 4) + B) * word
     if config.include_decoder and trace.decoder_weight is not None:
         dec = trace.decoder_weight
         dec_nnz = dec.nnz + extra_entries(config, dec.shape[0], dec.shape[1])
         peak_layer = max(peak_layer, (dec.shape[1] + 1) * (4 * P + 6 * B + 8) * word + dec_nnz * 6 * word)
         kept += T * 2 * word
+        if shared:
+            kept += (2 * dec.shape[1] * (P + B + 5) + dec.shape[1] * (2 * P + 3) + P * (F + 4) + B) * word
     scratch = (P * (F + 4) + B) * word
     schedule = T * 2 * word
     return kept + peak_layer + scratch + schedule
@@ -346,6 +402,7 @@ def prepare(config: ArchConfig, trace: Trace) -> list[ClusterWork]:
     """Run the functional units over every batch of ``trace`` (already cut to the tokens)."""
     T = trace.steps
     dense_act = not config.skip_activity
+    check_staging(config, trace)
     work: list[ClusterWork] = []
     for i, layer in enumerate(trace.layers):
         H = layer.hidden_size

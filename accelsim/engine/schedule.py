@@ -16,7 +16,9 @@ of capacity ``event_queue.depth`` holds the events (the occupancy). A batch occu
 ``min(n, depth)`` slots from its commit until the consuming phase ends, so a producer stalls
 (``queue_full``) until the batch fits; a batch larger than the whole queue waits for it to be
 empty and then streams through it. The DRAM channel is an :class:`ArbitratedResource` held by a
-phase while its columns stream (requests in order of time, ties to the lower layer).
+phase while its columns stream (requests in order of time, ties to the lower layer); with
+``dram.arbitration: burst`` it is a :class:`BurstChannel` shared one burst at a time, which runs
+the phases itself (their length then depends on the other clusters).
 
 Temporal mapping: one cluster (an :class:`ArbitratedResource`) runs a whole layer-step (input,
 recurrent and update phases back to back) at a time; of the layer-steps that are ready the
@@ -34,8 +36,8 @@ import numpy as np
 import simpy
 
 from accelsim.config.schema import ArchConfig
-from accelsim.engine.arbiter import ArbitratedResource
-from accelsim.engine.prepare import ClusterWork
+from accelsim.engine.arbiter import ArbitratedResource, BurstChannel
+from accelsim.engine.prepare import ClusterWork, shared_channel
 
 STALL_CAUSES = ("dependency", "dram_contention", "queue_full", "cluster_wait")
 
@@ -96,7 +98,10 @@ class _RecurrentQueue:
 def run_schedule(config: ArchConfig, work: list[ClusterWork], tokens: int, progress=None,
                  record_steps: bool = False) -> Timeline:
     """Run the SimPy processes of ``config.mapping`` over the precomputed work. With
-    ``record_steps`` the timeline lists every (step, cluster, phase) with its start and end."""
+    ``record_steps`` the timeline lists every (step, cluster, phase) with its start and end.
+    With burst arbitration of the DRAM channel (spatial mapping) the phases' timing figures in
+    ``work`` (cycles, DRAM holds, ``fifo_full``, ``dram_data``, busy cycles) are replaced by the
+    ones the shared channel gave them."""
     env = simpy.Environment()
     n_layers = sum(1 for w in work if w.update_cycles is not None)
     has_decoder = len(work) > n_layers
@@ -111,8 +116,11 @@ def run_schedule(config: ArchConfig, work: list[ClusterWork], tokens: int, progr
     ctx = dict(env=env, config=config, work=work, inq=inq, recq=recq, stalls=stalls,
                t_start=t_start, t_end=t_end, pushes=pushes, tokens=tokens, progress=progress,
                steps=steps)
-    MAPPINGS[config.mapping](**ctx)
+    channel = MAPPINGS[config.mapping](**ctx)
     env.run()
+    if channel is not None:   # burst arbitration: waits for other clusters' grants
+        for i in range(len(work)):
+            stalls[i]["dram_contention"] += channel.contention(i)
     return Timeline(int(env.now), t_start, t_end, stalls,
                     [0 if q is None else q.peak for q in inq],
                     [q.peak for q in recq] + ([0] if has_decoder else []), pushes, steps)
@@ -122,7 +130,9 @@ def _start_spatial(env, config, work, inq, recq, stalls, t_start, t_end, pushes,
                    steps):
     """One cluster per layer (and the decoder): a PE-array and an update-unit process each."""
     n_layers, last = len(recq), len(work) - 1
-    dram = ArbitratedResource(env) if config.weight_storage == "dram" else None
+    dram = None
+    if config.weight_storage == "dram":
+        dram = BurstChannel(env, config, work) if shared_channel(config) else ArbitratedResource(env)
     startup = config.startup_cycles
     for i, w in enumerate(work):
         acc = simpy.Store(env)  # step t's accumulators are ready for the update unit
@@ -132,6 +142,7 @@ def _start_spatial(env, config, work, inq, recq, stalls, t_start, t_end, pushes,
             env.process(_spatial_update(env, i, w, acc, inq[i + 1] if i < last else None,
                                         recq[i], stalls[i], t_end, i == last, pushes, tokens,
                                         progress, steps))
+    return dram if isinstance(dram, BurstChannel) else None
 
 
 def _start_temporal(env, config, work, inq, recq, stalls, t_start, t_end, pushes, tokens, progress,
@@ -179,9 +190,14 @@ def _recurrent_batch(env, recq, t, stalls):
     return n
 
 
-def _run_phase(env, phase, t, i, name, dram, stalls, steps):
-    """One phase on the PE array, recorded in the per-step timeline when asked. Returns its start."""
-    start = yield from _use_pe_array(env, phase, t, dram, (env.now, i), stalls)
+def _run_phase(env, phase, t, i, name, dram, stalls, steps, k=0):
+    """Phase kind ``k`` on the PE array, recorded in the per-step timeline when asked. Returns its
+    start. With burst arbitration the shared channel runs it (its length depends on the others)."""
+    if dram.__class__ is BurstChannel:
+        start = env.now
+        yield dram.run(i, k, t)
+    else:
+        start = yield from _use_pe_array(env, phase, t, dram, (env.now, i), stalls)
     if steps is not None:
         steps.append((t, i, name, start, env.now))
     return start
@@ -215,7 +231,7 @@ def _spatial_pe(env, i, w: ClusterWork, inq, recq, acc, dram, stalls, t_start, t
             continue
         if not single:
             n_rec = yield from _recurrent_batch(env, recq, t, stalls)
-            yield from _run_phase(env, lists[1], t, i, w.phase_names[1], dram, stalls, steps)
+            yield from _run_phase(env, lists[1], t, i, w.phase_names[1], dram, stalls, steps, 1)
         recq.free(n_rec)
         free = env.now
         acc.put(t)

@@ -47,7 +47,8 @@ SIZING = ["pe.count", "pe.mac_lanes", "pe.fifo_depth", "pe.mac_latency_cycles",
           "event_scan.elements_per_cycle", "event_scan.start_cycles", "event_scan.latency_cycles",
           "event_scan.gap_cycles", "event_scan.input_pad_multiple", "event_scan.end_marker_cycles",
           "dram.bandwidth_bytes_per_cycle", "dram.latency_cycles", "dram.burst_bytes",
-          "dram.restart_bubble_cycles", "dram.stream_efficiency", "clock_mhz", "startup_cycles",
+          "dram.restart_bubble_cycles", "dram.stream_efficiency", "dram.staging_buffer_bytes",
+          "dram.max_outstanding", "clock_mhz", "startup_cycles",
           "precision.weight_bits", "precision.value_bits", "precision.index_bits",
           "precision.accumulator_bits"]
 

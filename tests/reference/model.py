@@ -15,6 +15,12 @@ last cycle until its last beat; the phase lasts at least the scan floor. Choices
 open: the decoder's phase has no scan, markers or bias (its columns come from the last layer's
 events, not from a scanned vector); without ``bias_fires`` in the trace the bias column is never
 read; with weights in SRAM there is no weight stream (markers take no stream slots).
+
+The bounded DRAM path: a phase's columns are requested in order, each in the first cycle where
+the staging buffer holds its bytes beside the requested columns whose last MAC has not issued
+yet, and fewer than ``max_outstanding`` requests wait for data (both counted afresh every
+cycle); its data flows ``latency_cycles`` later. With burst arbitration (spatial mapping) the
+running phases tick together and :class:`RefChannel` hands each cycle's slot to one of them.
 """
 
 from __future__ import annotations
@@ -163,173 +169,308 @@ def _stream_rate(cfg):
     return cfg.dram.bandwidth_bytes_per_cycle * Fraction(str(cfg.dram.stream_efficiency))
 
 
-def ref_pe_phase(cfg, tab: RefColumns, entries, floor=0):
-    """Tick one PE-array phase. ``entries`` = [(column or None for an end marker, cycle from
-    which the dispatcher may pop it)], in order; ``floor`` = the phase's minimum length (event
-    scan). Returns (cycles, dram_hold, stats dict, per-PE MACs)."""
-    P, B = cfg.pe.count, cfg.weight_sram.banks
-    F, M = cfg.pe.fifo_depth, cfg.pe.mac_lanes
-    E, pr = cfg.dispatcher.events_per_cycle, cfg.dispatcher.pointer_read_cycles
-    rl, Lm = cfg.weight_sram.read_latency_cycles, cfg.pe.mac_latency_cycles
-    L = cfg.dram.latency_cycles
-    mk = cfg.event_scan.end_marker_cycles
-    width = cfg.weight_sram.bank_width_bits
-    streaming = cfg.weight_storage == "dram"
-    on_dispatch = streaming and cfg.dram.issue == "on_dispatch"
-    cut = streaming and cfg.dram.delivery == "cut_through"
-    bubble = cfg.dram.restart_bubble_cycles
+def _grant_slots(cfg):
+    """Cycles one grant of the shared channel covers (burst arbitration): the slots one burst
+    needs at the stream's rate, at least one."""
     rate = _stream_rate(cfg)
-    st = dict(events=0, macs=0, weight_bits=0, metadata_bits=0, dram_bytes=0, fifo_full=0,
-              dram_data=0, bank_conflict=0, load_imbalance=0, busy=0, mac_cycles=0)
-    pe_macs = np.zeros(P, int)
-    st["bank_words"] = np.zeros(B, int)
-    n = len(entries)
-    if n == 0:
-        st["busy"] = floor
-        return floor, 0, st, pe_macs
-    cols = [e[0] for e in entries]
-    visible = [e[1] for e in entries]
-    fifo = [deque() for _ in range(P)]        # items [entry, remaining MACs (marker: cycles)]
-    occ = [0] * P
-    bankq = [deque() for _ in range(B)]       # requests [entry, remaining words]
-    elig = [None] * n
-    banks_left = [0] * n
-    bank_done = [None] * n
-    # the weight stream: which entries use it, what is left of each, its first slot and done
-    in_stream = [(j is not None and tab.dram_bytes[j] > 0) or (j is None and on_dispatch)
-                 for j in cols]
-    left = [Fraction(int(tab.dram_bytes[j])) if j is not None else Fraction(mk) for j in cols]
-    streamq = deque(k for k in range(n) if in_stream[k])
-    req = [None] * n                          # on_dispatch: cycle the entry is requested
-    first_slot = [None] * n
-    done = [None] * n
-    free = 0                                  # cycle after the previous entry's last slot
-    ready = [None] * n
-    busy = [0] * P
-    nxt = 0
-    last_pe = None
-    last_done = 0
-    for k, j in enumerate(cols):
-        if j is None:
-            continue
-        if tab.dram_bytes[j] > 0:
-            st["dram_bytes"] += tab.dram_bytes[j]
-        words = tab.val_words[j] + tab.meta_words[j]
-        st["bank_conflict"] += words.max() - _cdiv(words.sum(), B)
-    c = 0
-    while True:
+    slots, left = 0, Fraction(cfg.dram.burst_bytes)
+    while left > 0:
+        left -= rate
+        slots += 1
+    return slots
+
+
+class RefPhase:
+    """One PE-array phase ticked one cycle at a time. ``entries`` = [(column or None for an end
+    marker, cycle from which the dispatcher may pop it)], in order; ``floor`` = the phase's
+    minimum length (event scan).
+
+    Each cycle is two calls: :meth:`pre` (dispatcher, DRAM requests, the head column's first
+    possible slot; returns whether the head column can take a channel slot this cycle) and
+    :meth:`post` (the slot if ``granted``, banks, data ready, PEs; returns whether the head
+    column received its last slot). With the channel to itself the head column takes every slot
+    it can; with burst arbitration the shared channel decides. End markers on the stream never
+    ask the channel (their slots are the cluster's own stream)."""
+
+    def __init__(self, cfg, tab: RefColumns, entries, floor=0):
+        self.cfg, self.tab, self.floor = cfg, tab, floor
+        P, B = cfg.pe.count, cfg.weight_sram.banks
+        streaming = cfg.weight_storage == "dram"
+        self.on_dispatch = streaming and cfg.dram.issue == "on_dispatch"
+        self.cut = streaming and cfg.dram.delivery == "cut_through"
+        self.staging = (cfg.dram.staging_buffer_bytes or 0) if streaming else 0
+        self.max_out = (cfg.dram.max_outstanding or 0) if streaming else 0
+        self.rate = _stream_rate(cfg)
+        self.st = dict(events=0, macs=0, weight_bits=0, metadata_bits=0, dram_bytes=0,
+                       fifo_full=0, dram_data=0, bank_conflict=0, load_imbalance=0, busy=0,
+                       mac_cycles=0)
+        self.pe_macs = np.zeros(P, int)
+        self.st["bank_words"] = np.zeros(B, int)
+        n = self.n = len(entries)
+        self.end = None
+        self.hold = 0
+        if n == 0:
+            self.st["busy"] = floor
+            self.end = floor
+            return
+        mk = cfg.event_scan.end_marker_cycles
+        self.cols = cols = [e[0] for e in entries]
+        self.visible = [e[1] for e in entries]
+        self.fifo = [deque() for _ in range(P)]   # items [entry, remaining MACs (marker: cycles)]
+        self.occ = [0] * P
+        self.bankq = [deque() for _ in range(B)]  # requests [entry, remaining words]
+        self.elig = [None] * n
+        self.banks_left = [0] * n
+        self.bank_done = [None] * n
+        # the weight stream: which entries use it, what is left of each, its first slot and done
+        self.in_stream = [(j is not None and tab.dram_bytes[j] > 0) or (j is None and self.on_dispatch)
+                          for j in cols]
+        self.left = [Fraction(int(tab.dram_bytes[j])) if j is not None else Fraction(mk) for j in cols]
+        self.streamq = deque(k for k in range(n) if self.in_stream[k])
+        # DRAM requests of the streamed columns, in order (markers are not DRAM requests)
+        self.to_request = deque(k for k in range(n) if self.in_stream[k] and cols[k] is not None)
+        self.req = [None] * n                     # cycle the entry is requested
+        self.head_s = None                        # first cycle the head entry can take a slot
+        self.first_slot = [None] * n
+        self.done = [None] * n
+        self.free = 0                             # cycle after the previous entry's last slot
+        self.ready = [None] * n
+        self.items_left = [0] * n                 # PE items of a column not finished yet
+        self.freed = [None] * n                   # staging buffer: cycle a column's room is free
+        self.busy = [0] * P
+        self.nxt = 0
+        self.last_pe = None
+        self.last_done = 0
+        self.c = 0
+        for k, j in enumerate(cols):
+            if j is None:
+                continue
+            if tab.dram_bytes[j] > 0:
+                self.st["dram_bytes"] += tab.dram_bytes[j]
+            words = tab.val_words[j] + tab.meta_words[j]
+            self.st["bank_conflict"] += words.max() - _cdiv(words.sum(), B)
+
+    def _head_is_column(self):
+        return bool(self.streamq) and self.cols[self.streamq[0]] is not None
+
+    def pre(self):
+        cfg, tab, c, st = self.cfg, self.tab, self.c, self.st
+        P, B = cfg.pe.count, cfg.weight_sram.banks
+        F, E = cfg.pe.fifo_depth, cfg.dispatcher.events_per_cycle
+        pr, L = cfg.dispatcher.pointer_read_cycles, cfg.dram.latency_cycles
+        mk = cfg.event_scan.end_marker_cycles
+        width = cfg.weight_sram.bank_width_bits
+        cols = self.cols
         # dispatcher: in order, at most E per cycle, not before the scan made the entry
         # visible, and only with a free FIFO slot on every PE the entry gives work to
         sent = 0
-        while nxt < n and sent < E:
-            if visible[nxt] > c:
+        while self.nxt < self.n and sent < E:
+            nxt = self.nxt
+            if self.visible[nxt] > c:
                 break
             j = cols[nxt]
             targets = [p for p in range(P) if (tab.work[j, p] > 0 if j is not None else True)]
-            if any(occ[p] >= F for p in targets):
+            if any(self.occ[p] >= F for p in targets):
                 st["fifo_full"] += 1
                 break
             for p in targets:
-                occ[p] += 1
-                fifo[p].append([nxt, tab.work[j, p] if j is not None else mk])
-            elig[nxt] = c + pr
-            if on_dispatch and in_stream[nxt]:
-                req[nxt] = c + pr + (L if j is not None else 0)
-            if j is not None:
+                self.occ[p] += 1
+                self.fifo[p].append([nxt, tab.work[j, p] if j is not None else mk])
+            self.elig[nxt] = c + pr
+            if j is None:
+                if self.in_stream[nxt]:
+                    self.req[nxt] = c + pr        # a marker enters the stream when eligible
+            else:
+                self.items_left[nxt] = len(targets)
                 for b in range(B):
                     w = tab.val_words[j, b] + tab.meta_words[j, b]
                     if w:
-                        bankq[b].append([nxt, w])
-                        banks_left[nxt] += 1
+                        self.bankq[b].append([nxt, w])
+                        self.banks_left[nxt] += 1
                 st["weight_bits"] += tab.val_words[j].sum() * width
                 st["metadata_bits"] += tab.meta_words[j].sum() * width + tab.ptr_bits
                 st["events"] += 1
-            nxt += 1
+            self.nxt += 1
             sent += 1
-        # weight stream: one slot per cycle for the entry at its head
-        if streamq:
-            k = streamq[0]
-            if first_slot[k] is None:
-                if on_dispatch:
-                    # requested in order when dispatched; chained behind the previous entry
-                    # when requested by the time it ends, else a restart from idle
-                    if req[k] is not None:
-                        s = free if req[k] <= free else req[k] + bubble
-                        assert s >= c, "stream start missed"
-                        if s == c:
-                            first_slot[k] = c
-                elif c >= L:        # phase_start: all requested at the phase start
-                    first_slot[k] = c
-            if first_slot[k] is not None:
-                left[k] -= rate if cols[k] is not None else 1
-                if left[k] <= 0:
-                    done[k] = c + 1
-                    free = c + 1
-                    last_done = c + 1
-                    streamq.popleft()
+        # DRAM requests, in order: phase_start from the phase start, on_dispatch once the
+        # dispatcher handed the column over; at most max_outstanding requested and not arrived;
+        # only when its bytes fit in the staging buffer beside the columns not yet consumed
+        while self.to_request:
+            k = self.to_request[0]
+            if self.on_dispatch and (self.elig[k] is None or self.elig[k] > c):
+                break
+            if self.max_out:
+                waiting = sum(1 for i in range(self.n) if self.req[i] is not None
+                              and cols[i] is not None and (self.done[i] is None or self.done[i] > c))
+                if waiting >= self.max_out:
+                    break
+            if self.staging:
+                held = sum(int(tab.dram_bytes[cols[i]]) for i in range(self.n)
+                           if self.req[i] is not None and cols[i] is not None
+                           and (self.freed[i] is None or self.freed[i] > c))
+                if held + int(tab.dram_bytes[cols[k]]) > self.staging:
+                    break
+            self.req[k] = c
+            self.to_request.popleft()
+        # the head entry: its first possible slot once it was requested (a column's data
+        # follows its request by the latency), chained behind the previous entry's last slot
+        # when requested by then (on_dispatch: else a restart from idle)
+        if self.streamq and self.head_s is None:
+            k = self.streamq[0]
+            if self.req[k] is not None:
+                r = self.req[k] + (L if cols[k] is not None else 0)
+                if self.on_dispatch:
+                    s = self.free if r <= self.free else r + self.cfg.dram.restart_bubble_cycles
+                else:
+                    s = max(r, self.free)
+                assert s >= c, "stream start missed"
+                self.head_s = s
+        return self._head_is_column() and self.head_s is not None and self.head_s <= c
+
+    def post(self, granted):
+        cfg, tab, c, st = self.cfg, self.tab, self.c, self.st
+        P, B, M = cfg.pe.count, cfg.weight_sram.banks, cfg.pe.mac_lanes
+        rl, Lm = cfg.weight_sram.read_latency_cycles, cfg.pe.mac_latency_cycles
+        cols = self.cols
+        column_done = False
+        # weight stream: one slot for the entry at its head (a column when granted)
+        if self.streamq and self.head_s is not None and self.head_s <= c:
+            k = self.streamq[0]
+            if cols[k] is None or granted:
+                if self.first_slot[k] is None:
+                    self.first_slot[k] = c
+                self.left[k] -= self.rate if cols[k] is not None else 1
+                if self.left[k] <= 0:
+                    self.done[k] = c + 1
+                    self.free = c + 1
+                    self.last_done = c + 1
+                    self.streamq.popleft()
+                    self.head_s = None
+                    column_done = cols[k] is not None
         # banks
         for b in range(B):
-            if bankq[b] and elig[bankq[b][0][0]] <= c:
-                bankq[b][0][1] -= 1
+            q = self.bankq[b]
+            if q and self.elig[q[0][0]] <= c:
+                q[0][1] -= 1
                 st["bank_words"][b] += 1
-                if bankq[b][0][1] == 0:
-                    k = bankq[b].popleft()[0]
-                    banks_left[k] -= 1
-                    bank_done[k] = c + 1
+                if q[0][1] == 0:
+                    k = q.popleft()[0]
+                    self.banks_left[k] -= 1
+                    self.bank_done[k] = c + 1
         # data ready (store and forward; with cut-through it only sets the phase end)
-        for k in range(nxt):
-            if ready[k] is None and banks_left[k] == 0:
-                if in_stream[k] and done[k] is None:
+        for k in range(self.nxt):
+            if self.ready[k] is None and self.banks_left[k] == 0:
+                if self.in_stream[k] and self.done[k] is None:
                     continue
-                sram = max(elig[k], bank_done[k] or 0)
-                d = done[k] if in_stream[k] else 0
+                sram = max(self.elig[k], self.bank_done[k] or 0)
+                d = self.done[k] if self.in_stream[k] else 0
                 if d > sram and cols[k] is not None:
                     st["dram_data"] += d - sram
-                ready[k] = max(sram, d) + rl
+                self.ready[k] = max(sram, d) + rl
+                if cols[k] is not None and self.items_left[k] == 0:
+                    self.freed[k] = self.ready[k]    # no PE uses it: its room is free once read
         # PEs
         for p in range(P):
-            if not fifo[p]:
+            if not self.fifo[p]:
                 continue
-            item = fifo[p][0]
+            item = self.fifo[p][0]
             k = item[0]
             marker = cols[k] is None
             last_cycle = item[1] == 1 if marker else item[1] <= M
-            if cut and in_stream[k]:
+            if self.cut and self.in_stream[k]:
                 # the first beat, read_latency after the entry's first slot, and not before the
                 # dispatcher handed it over (eligible); the last cycle not before the entry's
                 # last beat plus read_latency: fin >= ready = max(eligible, done) + rl
-                go = (first_slot[k] is not None and max(first_slot[k], elig[k]) + rl <= c)
+                go = (self.first_slot[k] is not None
+                      and max(self.first_slot[k], self.elig[k]) + rl <= c)
                 if go and last_cycle:
-                    go = ready[k] is not None and ready[k] - 1 <= c
+                    go = self.ready[k] is not None and self.ready[k] - 1 <= c
             else:
-                go = ready[k] is not None and ready[k] <= c
+                go = self.ready[k] is not None and self.ready[k] <= c
             if not go:
                 continue
-            last_pe = c
+            self.last_pe = c
             if marker:
                 item[1] -= 1
             else:
                 m = min(M, item[1])
                 item[1] -= m
                 st["macs"] += m
-                pe_macs[p] += m
-                busy[p] += 1
+                self.pe_macs[p] += m
+                self.busy[p] += 1
             if item[1] == 0:
-                fifo[p].popleft()
-                occ[p] -= 1     # the freed slot is usable from the next cycle
-        c += 1
-        if nxt == n and not any(fifo) and all(r is not None for r in ready) and not streamq:
-            break
-    end = max(r for r in ready)
-    if last_pe is not None:
-        end = max(end, last_pe + 1 + Lm)
-    end = max(end, floor)
-    # the channel is held until the last done, when a column (not only markers) streams
-    hold = last_done if any(in_stream[k] and cols[k] is not None for k in range(n)) else 0
-    st["busy"] = end
-    st["mac_cycles"] = sum(busy)
-    st["load_imbalance"] = max(busy) - _cdiv(sum(busy), P)
-    return end, hold, st, pe_macs
+                self.fifo[p].popleft()
+                self.occ[p] -= 1     # the freed slot is usable from the next cycle
+                if not marker:
+                    self.items_left[k] -= 1
+                    if self.items_left[k] == 0:
+                        self.freed[k] = c + 1   # its last MAC issued: the room is free next cycle
+        self.c += 1
+        if (self.nxt == self.n and not any(self.fifo) and all(r is not None for r in self.ready)
+                and not self.streamq):
+            end = max(r for r in self.ready)
+            if self.last_pe is not None:
+                end = max(end, self.last_pe + 1 + Lm)
+            self.end = max(end, self.floor)
+            # the channel is held until the last done, when a column (not only markers) streams
+            self.hold = self.last_done if any(self.in_stream[k] and cols[k] is not None
+                                              for k in range(self.n)) else 0
+            st["busy"] = self.end
+            st["mac_cycles"] = sum(self.busy)
+            st["load_imbalance"] = max(self.busy) - _cdiv(sum(self.busy), P)
+        return column_done
+
+    def result(self):
+        return self.end, self.hold, self.st, self.pe_macs
+
+
+def ref_pe_phase(cfg, tab: RefColumns, entries, floor=0):
+    """Tick one PE-array phase with the DRAM channel to itself (see :class:`RefPhase`).
+    Returns (cycles, dram_hold, stats dict, per-PE MACs)."""
+    ph = RefPhase(cfg, tab, entries, floor)
+    while ph.end is None:
+        ph.post(ph.pre())
+    return ph.result()
+
+
+class RefChannel:
+    """The DRAM channel with burst arbitration: each cycle, the cluster holding a grant keeps the
+    slot until its grant's slots are used or its column received its last slot; otherwise the
+    slot goes, round robin from the cluster after the last one granted, to a cluster whose head
+    column can take it (a new grant). A cluster that could take the slot and does not get it
+    waits one cycle (``dram_contention``)."""
+
+    def __init__(self, cfg, n_clusters):
+        self.grant = _grant_slots(cfg)
+        self.n = n_clusters
+        self.holder = None
+        self.grant_left = 0
+        self.last = -1
+        self.wait = [0] * n_clusters
+
+    def arbitrate(self, wants):
+        """``wants``: the clusters whose head column can take a slot this cycle. Returns the one
+        that gets it (or None)."""
+        if self.holder is not None and self.grant_left == 0:
+            self.holder = None
+        if self.holder is None:
+            for d in range(1, self.n + 1):
+                i = (self.last + d) % self.n
+                if i in wants:
+                    self.holder, self.grant_left, self.last = i, self.grant, i
+                    break
+        if self.holder is not None:
+            assert self.holder in wants
+            self.grant_left -= 1
+        for i in wants:
+            if i != self.holder:
+                self.wait[i] += 1
+        return self.holder
+
+    def column_done(self, i):
+        """Cluster ``i``'s column received its last slot: its grant ends with it."""
+        if self.holder == i:
+            self.holder = None
 
 
 def ref_update_phase(cfg, H, units):
@@ -501,12 +642,15 @@ class Reference:
     def _phase(self, i, t, kind):
         entries, floor = self.plan(i, t, kind)
         d, hold, st, pe = ref_pe_phase(self.cfg, self.clusters[i]["tab"], entries, floor)
+        self._account(i, hold, st, pe)
+        return d, hold
+
+    def _account(self, i, hold, st, pe):
         acc = self.acc[i]
         for k, v in st.items():
             acc[k] += v
         acc["pe"] = acc["pe"] + pe
         acc["dram_busy"] += hold
-        return d, hold
 
     def _kinds(self, i):
         """The PE-array phases of one step of cluster i, in order."""
@@ -543,6 +687,10 @@ class Reference:
         up = [dict(s="wait_acc", t=0) for _ in range(n)]
         accq = [deque() for _ in range(n)]
         last = n - 1
+        # burst arbitration: the phases tick together, their head columns share the channel
+        burst = cfg.weight_storage == "dram" and cfg.dram.arbitration == "burst"
+        self.channel = RefChannel(cfg, n) if burst else None
+        self.ticking = {}   # cluster -> (its running phase, the cycle it started)
         c = 0
         while True:
             changed = True
@@ -552,6 +700,17 @@ class Reference:
                     changed |= self._pe_step(i, pe[i], accq[i], c, pending)
                     if self.clusters[i]["y"] is not None:
                         changed |= self._up_step(i, up[i], accq[i], c, i == last)
+            if self.ticking:
+                wants = {i for i, (ph, _) in self.ticking.items() if ph.pre()}
+                got = self.channel.arbitrate(wants)
+                for i, (ph, c0) in list(self.ticking.items()):
+                    if ph.post(i == got):
+                        self.channel.column_done(i)
+                    if ph.end is not None:
+                        del self.ticking[i]
+                        pe[i]["end"] = c0 + ph.end
+                        end, hold, st, pes = ph.result()
+                        self._account(i, hold, st, pes)
             # DRAM arbiter: once per cycle, after everything else of the cycle
             if pending and dram_free_at <= c:
                 pending.sort(key=lambda r: (r[0], r[1]))
@@ -565,12 +724,28 @@ class Reference:
                     self.t_start[st["t"]] = c
             if all(p["s"] == "done" for p in pe) and all(
                     u["s"] == "done" or self.clusters[i]["y"] is None for i, u in enumerate(up)):
+                if burst:
+                    for i in range(n):
+                        self.acc[i]["dram_contention"] += self.channel.wait[i]
                 return max(max(self.t_end), c)
             c += 1
             if c > 200_000:
                 raise RuntimeError("reference model does not terminate")
 
     def _start_pe(self, i, st, kind, c, pending):
+        if self.channel is not None:     # burst arbitration: it starts now and ticks
+            entries, floor = self.plan(i, st["t"], kind)
+            ph = RefPhase(self.cfg, self.clusters[i]["tab"], entries, floor)
+            st["s"] = "run_" + kind
+            st["end"] = None
+            if i == 0 and kind in ("x", "xr"):
+                self.t_start[st["t"]] = c
+            if ph.end is not None:       # no entries: nothing to tick
+                st["end"] = c + ph.end
+                self._account(i, ph.hold, ph.st, ph.pe_macs)
+            else:
+                self.ticking[i] = (ph, c)
+            return
         d, hold = self._phase(i, st["t"], kind)
         st["dur"], st["hold"] = d, hold
         if hold:

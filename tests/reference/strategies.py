@@ -55,7 +55,9 @@ def small_configs(draw, nested=None, **fixed):
                  "issue": draw(st.sampled_from(["phase_start", "on_dispatch"])),
                  "restart_bubble_cycles": draw(st.integers(0, 2)),
                  "delivery": draw(st.sampled_from(["store_and_forward", "cut_through"])),
-                 "stream_efficiency": draw(st.sampled_from([1.0, 0.5, 0.25]))},
+                 "stream_efficiency": draw(st.sampled_from([1.0, 0.5, 0.25])),
+                 "max_outstanding": draw(st.sampled_from([None, None, 1, 2, 3])),
+                 "arbitration": draw(st.sampled_from(["phase", "burst"]))},
         "phases": draw(st.sampled_from(["separate", "single"])),
         "bias_column": draw(st.booleans()),
         "startup_cycles": draw(st.integers(0, 3)),
@@ -96,3 +98,36 @@ def small_cases(draw, configs=None, **trace_kw):
     cfg = draw(configs if configs is not None else small_configs())
     nm = (cfg.nm_n, cfg.nm_m) if cfg.weight_format == "nm" else None
     return cfg, draw(small_traces(nm=nm, **trace_kw))
+
+
+def largest_column_bytes(cfg, trace) -> int:
+    """Bytes in DRAM (whole bursts) of the largest column the config stores for ``trace``,
+    counted with the reference model's own per-column loops: every layer's columns (and its
+    bias column with ``bias_column: true``) and the decoder's."""
+    from tests.reference.model import Reference
+
+    ref = Reference(cfg, trace)
+    largest = 0
+    for cl in ref.clusters:
+        n = cl["tab"].dram_bytes.shape[0]
+        if cl["y"] is not None and not cfg.bias_column:
+            n -= 1                                    # the bias column is not stored
+        largest = max([largest] + [int(b) for b in cl["tab"].dram_bytes[:n]])
+    return largest
+
+
+@st.composite
+def bounded_dram_cases(draw, configs=None, **trace_kw):
+    """(config, trace) with streamed weights on a bounded DRAM path: a staging buffer from exactly
+    the largest column (one column at a time) to a few columns, a limit on outstanding requests
+    or none, phase or burst arbitration; the rest of the config drawn (``configs``, default
+    ``small_configs(weight_storage="dram")``)."""
+    cfg, trace = draw(small_cases(configs if configs is not None
+                                  else small_configs(weight_storage="dram"), **trace_kw))
+    largest = max(1, largest_column_bytes(cfg, trace))
+    extra = draw(st.sampled_from([0, 0, 1, cfg.dram.burst_bytes, largest, 3 * largest]))
+    d = cfg.model_dump()
+    d["dram"].update(staging_buffer_bytes=draw(st.sampled_from([largest + extra] * 3 + [None])),
+                     max_outstanding=draw(st.sampled_from([None, 1, 2, 3])),
+                     arbitration=draw(st.sampled_from(["phase", "burst"])))
+    return config_from_dict(d, "<hypothesis>"), trace

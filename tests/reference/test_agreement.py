@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from accelsim.config import config_from_dict, load_config
 from tests.reference.compare import assert_agree
-from tests.reference.strategies import small_cases, small_configs, small_traces
+from tests.reference.strategies import bounded_dram_cases, small_cases, small_configs, small_traces
 from tests.reference.tracegen import random_trace
 
 SETTINGS = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True)
@@ -47,6 +47,39 @@ def test_engine_matches_reference_nm(case):
 def test_engine_matches_reference_dram_contention(case):
     """Spatial mapping with streamed weights: several clusters compete for the DRAM channel."""
     assert_agree(*case)
+
+
+SMALL_SRAM = st.one_of(*(small_configs(weight_storage="dram", nested={
+    "weight_sram": {"capacity_bytes": c}}) for c in (8, 32, 128, 512)))
+
+
+@settings(max_examples=60, **SETTINGS)
+@given(case=small_cases(SMALL_SRAM))
+def test_engine_matches_reference_dense_baseline_capacity(case):
+    """The dense baseline puts the weights on chip only when they fit capacity_bytes (per cluster
+    spatial, all together temporal): small SRAMs make some baselines stream from DRAM."""
+    assert_agree(*case)
+
+
+@settings(max_examples=80, **SETTINGS)
+@given(case=bounded_dram_cases())
+def test_engine_matches_reference_bounded_dram_path(case):
+    """The bounded DRAM path (staging buffer down to one column, outstanding-request limit,
+    phase or burst arbitration) over every other option the broad draw covers."""
+    assert_agree(*case)
+
+
+@settings(max_examples=80, **SETTINGS)
+@given(case=bounded_dram_cases(small_configs(mapping="spatial", weight_storage="dram",
+                                             nested={"dram": {"arbitration": "burst"}}),
+                               densities=(0.5, 1.0)))
+def test_engine_matches_reference_burst_arbitration(case):
+    """Spatial clusters sharing the DRAM channel one burst at a time (round robin, latencies
+    overlapping), with and without a bounded staging buffer and request limit."""
+    cfg, trace = case
+    d = cfg.model_dump()
+    d["dram"]["arbitration"] = "burst"
+    assert_agree(config_from_dict(d), trace)
 
 
 EDGEDRNN_LIKE = dict(weight_storage="dram", weight_format="dense", skip_weights=False,
