@@ -37,7 +37,7 @@ def register(sub) -> None:
     p.add_argument("--connect-timeout", type=float, default=5.0, metavar="S",
                    help="seconds to wait for the Dask scheduler (default 5)")
     p.add_argument("--ptb", metavar="PATH",
-                   help="PTB folder for 'egru' workloads that do not name one (default: $ACCELSIM_PTB)")
+                   help="PTB folder for 'egru' and 'delta' workloads that do not name one (default: $ACCELSIM_PTB)")
     p.add_argument("--dry-run", action="store_true",
                    help="list the design points and their status, check that every workload can be read or "
                         "made (PTB folder, trace and model files); nothing runs or is written")

@@ -37,9 +37,13 @@ def simulator_sha256() -> str:
     return h.hexdigest()
 
 
-def point_key(config: dict, trace_sha256: str, energy_sha256: str, tokens: int | None, baseline: bool) -> str:
+def point_key(config: dict, trace_sha256: str, energy_sha256: str, tokens: int | None, baseline: bool,
+              baseline_kind: str = "dense") -> str:
     """The identity of a simulation: resolved config + trace hash (+ energy table, run options and
     the simulator's own source)."""
+    options = {"baseline": bool(baseline)}
+    if baseline:
+        options["baseline_kind"] = baseline_kind
     return sha256_text(canonical_json({"config": config, "trace_sha256": trace_sha256,
                                        "energy_table_sha256": energy_sha256, "tokens": tokens,
-                                       "baseline": bool(baseline), "simulator_sha256": simulator_sha256()}))
+                                       **options, "simulator_sha256": simulator_sha256()}))

@@ -79,7 +79,7 @@ def _plan(spec: SweepSpec, cache_dir: Path) -> tuple[dict, dict]:
         if w.is_generated:
             path = str(generated_path(cache_dir, w).resolve())
             if not Path(path).is_file():
-                missing[path] = {"synth": w.synth} if w.is_synthetic else {"egru": w.egru}
+                missing[path] = {w.kind: getattr(w, w.kind)}   # synth, egru or delta
             paths[ident] = path
         else:
             paths[ident] = w.path
@@ -87,9 +87,9 @@ def _plan(spec: SweepSpec, cache_dir: Path) -> tuple[dict, dict]:
 
 
 def _check_ptb_content(missing: dict) -> None:
-    """The PTB folders of EGRU traces still to make are read and checked once, here, before any
-    trace is made (a wrong folder fails now, not after the synthetic traces)."""
-    folders = {params["egru"].get("ptb") for params in missing.values() if "egru" in params}
+    """The PTB folders of EGRU and delta traces still to make are read and checked once, here,
+    before any trace is made (a wrong folder fails now, not after the synthetic traces)."""
+    folders = {params[k].get("ptb") for params in missing.values() for k in ("egru", "delta") if k in params}
     if folders:
         from accelsim.workloads.ptb import load_ptb
 
@@ -105,7 +105,8 @@ def _make_traces(spec: SweepSpec, paths: dict, missing: dict, cache_dir: Path, e
         with SweepProgress(len(missing), enabled=progress, label="generating traces") as bar:
             for path, sha, err in executor.imap_unordered(_prepare_item, list(missing.items())):
                 if err:
-                    what = missing[path].get("synth") or Path(missing[path]["egru"]["model"]).name
+                    m = missing[path]
+                    what = m.get("synth") or Path((m.get("egru") or m["delta"])["model"]).name
                     raise InputError(f"{spec.path}: workload {what}: {err}")
                 hashes[path] = sha
                 bar.advance(True)
@@ -137,6 +138,11 @@ def _member_params(p: DesignPoint) -> str:
         e = p.workload.egru
         params.update({"workload.model": Path(e["model"]).stem, "workload.split": e["split"],
                        "workload.start": e["start"], "workload.tokens": e["tokens"]})
+    elif p.workload.delta is not None:   # as egru, with the thresholds (unless an axis set them)
+        e = p.workload.delta
+        params.update({"workload.model": Path(e["model"]).stem, "workload.split": e["split"],
+                       "workload.start": e["start"], "workload.tokens": e["tokens"]})
+        params.update({f"workload.{k}": e[k] for k in ("theta_x", "theta_h") if f"workload.{k}" not in params})
     return canonical_json(params)
 
 
@@ -147,7 +153,7 @@ def _tasks(spec: SweepSpec, traces: dict) -> tuple[list[dict], list[dict]]:
     for p in spec.iter_points():
         tpath, tsha = traces[p.workload.ident]
         epath, esha = _energy_for(p, energy)
-        key = point_key(p.config, tsha, esha, p.tokens, p.baseline) if tsha else None
+        key = point_key(p.config, tsha, esha, p.tokens, p.baseline, p.baseline_kind) if tsha else None
         members.append({"idx": p.index, "part": p.part, "workload": p.workload.name, "key": key,
                         "params": _member_params(p), "label": p.label()})
         if key is not None:
@@ -157,7 +163,8 @@ def _tasks(spec: SweepSpec, traces: dict) -> tuple[list[dict], list[dict]]:
         tasks.append({"key": key, "workload": p.workload.name, "config": p.config, "config_source": p.config_source,
                       "energy_table_path": epath, "trace_path": tpath, "trace_sha256": tsha,
                       "trace_ref": (f"{TRACE_CACHE_DIR}/{Path(tpath).name}" if p.workload.is_generated else tpath),
-                      "tokens": p.tokens, "baseline": p.baseline, "label": p.label(),
+                      "tokens": p.tokens, "baseline": p.baseline, "baseline_kind": p.baseline_kind,
+                      "label": p.label(),
                       "simulator_sha256": simulator_sha256()})
     return tasks, members
 
@@ -202,7 +209,8 @@ def iter_dry_run(spec: str | Path | SweepSpec, out_dir: str | Path | None = None
                 if sha is None:
                     status = "todo (trace to generate)"
                 elif store is not None:
-                    key = point_key(p.config, sha, _energy_for(p, energy)[1], p.tokens, p.baseline)
+                    key = point_key(p.config, sha, _energy_for(p, energy)[1], p.tokens, p.baseline,
+                                    p.baseline_kind)
                     status = {"ok": "done", "error": "failed"}.get(store.status_of(key), "todo")
             yield {"idx": p.index, "part": p.part, "point": p.label(), "key": key[:12], "status": status}
     finally:
@@ -243,7 +251,7 @@ def run_sweep(spec_path: str | Path | SweepSpec, out_dir: str | Path, *, workers
               ptb: str | Path | None = None, force_new: bool = False):
     """Run (or resume) a sweep into ``out_dir``; returns the results DataFrame (see load_results).
 
-    ``ptb``: the PTB folder for EGRU workloads (else $ACCELSIM_PTB). ``force_new``: when
+    ``ptb``: the PTB folder for EGRU and delta workloads (else $ACCELSIM_PTB). ``force_new``: when
     ``out_dir`` holds results of another version of this spec, move that store aside
     (``results-<time>.sqlite``, nothing deleted) and start a fresh one, carrying over the finished
     simulations the new spec shares with it; without it such a folder is refused.
@@ -307,6 +315,13 @@ def _lost_row(task: dict, exc: BaseException) -> dict:
 # reading results
 
 _NESTED_DROP = ("config", "per_layer", "trace")
+# trace_stats keys shown as trace.* columns (accelsim.sweep.worker.trace_stats; None where a
+# store written before a key existed, or a trace without it, has none): the measured sparsities,
+# the perplexity and pruning, then which workload made the trace: its kind (synthetic, egru,
+# delta), the model file, a delta network's thresholds and the fraction of input / recurrent
+# columns it sent per layer (the trace meta's x_activity / h_activity).
+TRACE_STATS_COLUMNS = ("weight_sparsity", "activity_sparsity", "perplexity", "pruning", "kind", "model",
+                       "theta_x", "theta_h", "x_activity", "h_activity")
 
 
 def rows_to_frame(rows: list[dict], raw: bool = False) -> pd.DataFrame:
@@ -323,7 +338,7 @@ def rows_to_frame(rows: list[dict], raw: bool = False) -> pd.DataFrame:
         for k, v in pd.json_normalize(config, sep=".").iloc[0].items():
             rec[f"config.{k}"] = v
         stats = json.loads(r["trace_stats"]) if r["trace_stats"] else {}
-        for k in ("weight_sparsity", "activity_sparsity", "perplexity", "pruning"):
+        for k in TRACE_STATS_COLUMNS:
             rec[f"trace.{k}"] = stats.get(k)
         if r["result"]:
             res = json.loads(r["result"])

@@ -1,7 +1,8 @@
 """Sweep spec (YAML) -> design points, made one at a time in a fixed order.
 
 A spec names a base architecture config, one or more workloads (trace files, parameters of
-synthetic traces made on demand, or trained EGRU models run over PTB) and axes over any config
+synthetic traces made on demand, trained EGRU models run over PTB, or trained GRUs run over PTB as
+delta networks) and axes over any config
 field by dotted path, combined as ``grid`` (product), ``zip`` (lock-step) or seeded ``random``
 samples. Several ``parts`` may share one spec and one results store. ``docs/sweeps.md`` documents
 every key.
@@ -52,6 +53,8 @@ MAX_RANDOM_SAMPLES = 10_000_000      # one random block's draws are held (8 byte
 PROBE_POINTS = 10_000                # points a big spec is checked on before it is listed or run
 PTB_FILES = ("ptb.train.txt", "ptb.valid.txt", "ptb.test.txt")
 PTB_ENV = "ACCELSIM_PTB"
+# The fields of a ``delta`` workload a ``workload.*`` axis may set (its transmission thresholds).
+DELTA_AXES = ("theta_x", "theta_h")
 
 # Parameters of accelsim.trace.synth.synthesize a spec may set, used when that module cannot be
 # inspected; the real signature wins when it imports.
@@ -90,6 +93,24 @@ def _plain_name(v: str) -> str:
     return v
 
 
+def _theta(v: float) -> float:
+    """A delta threshold: a finite number >= 0, as a float (-0.0 as 0.0: one value, one trace)."""
+    if not math.isfinite(v) or v < 0:
+        raise _error("theta", f"must be a finite number >= 0 (got {v!r})")
+    return float(v) + 0.0
+
+
+def _theta_value(v) -> float | None:
+    """An axis value as a delta threshold, or None when it is not one."""
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        return None
+    try:
+        x = float(v)
+    except OverflowError:
+        return None
+    return x + 0.0 if math.isfinite(x) and x >= 0 else None
+
+
 def _axis_name(v: str) -> str:
     if not all(v.split(".")):
         raise _error("axis_name", f"'{v}' is not a dotted field path like pe.count")
@@ -97,8 +118,11 @@ def _axis_name(v: str) -> str:
 
 
 NonEmptyStr = Annotated[str, Field(min_length=1)]
+# the baseline a point with ``baseline: true`` is compared with (accelsim.engine.BASELINE_KINDS)
+BaselineKind = Literal["dense", "no-skip"]
 PositiveInt = Annotated[int, Field(gt=0)]
 NonNegativeInt = Annotated[int, Field(ge=0)]
+Theta = Annotated[float, AfterValidator(_theta)]
 PlainName = Annotated[str, AfterValidator(_plain_name)]
 AxisName = Annotated[str, AfterValidator(_axis_name)]
 
@@ -117,13 +141,29 @@ class EgruSpec(_Model):
     ptb: Optional[NonEmptyStr] = None
 
 
+class DeltaSpec(_Model):
+    """``delta:``: a trained GRU (or a glob of them) run over a PTB split as a delta network
+    (an input or state value is sent when it moved by ``theta_x`` / ``theta_h`` since it was last
+    sent), traced on demand."""
+
+    model: NonEmptyStr = Field(description="the exported GRU model (.npz, e.g. workloads/models/deltagru-ptb-w80.npz)")
+    split: Literal["train", "valid", "test"] = "test"
+    start: NonNegativeInt = 0
+    tokens: Optional[PositiveInt] = None
+    ptb: Optional[NonEmptyStr] = None
+    # both are needed; either may instead come from an axis workload.theta_x / workload.theta_h
+    theta_x: Optional[Theta] = None
+    theta_h: Optional[Theta] = None
+
+
 class WorkloadSpec(_Model):
-    """One entry of ``workloads:``: exactly one of ``trace``, ``synth``, ``egru``."""
+    """One entry of ``workloads:``: exactly one of ``trace``, ``synth``, ``egru``, ``delta``."""
 
     name: Optional[NonEmptyStr] = None
     trace: Optional[NonEmptyStr] = None
     synth: Optional[dict[str, Any]] = None
     egru: Optional[EgruSpec] = None
+    delta: Optional[DeltaSpec] = None
 
     @field_validator("synth")
     @classmethod
@@ -137,9 +177,10 @@ class WorkloadSpec(_Model):
 
     @model_validator(mode="after")
     def _one_source(self):
-        if sum(x is not None for x in (self.trace, self.synth, self.egru)) != 1:
+        if sum(x is not None for x in (self.trace, self.synth, self.egru, self.delta)) != 1:
             raise _error("workload_source", "give exactly one of 'trace' (a file, glob allowed), 'synth' "
-                                            "(parameters) or 'egru' (a trained model run over PTB)")
+                                            "(parameters), 'egru' (a trained model run over PTB) or 'delta' "
+                                            "(a trained GRU run over PTB as a delta network)")
         return self
 
 
@@ -245,6 +286,7 @@ class PartSpec(_Model):
     base: Optional[NonEmptyStr] = None
     tokens: Optional[PositiveInt] = None
     baseline: Optional[bool] = None
+    baseline_kind: Optional[BaselineKind] = None
     workloads: Optional[list[WorkloadSpec]] = None
     axes: Optional[list[AxisBlock]] = None
 
@@ -256,6 +298,7 @@ class SpecModel(_Model):
     base: Optional[NonEmptyStr] = None
     tokens: Optional[PositiveInt] = None
     baseline: Optional[bool] = None
+    baseline_kind: Optional[BaselineKind] = None
     workloads: Optional[list[WorkloadSpec]] = None
     axes: Optional[list[AxisBlock]] = None
     parts: Optional[list[PartSpec]] = Field(None, min_length=1)
@@ -284,7 +327,7 @@ _NON_EMPTY = {"parts": "expected a non-empty list of sub-sweeps",
 
 
 _OUR_KINDS = ("plain_name", "axis_name", "distribution", "axis_block", "zip_lengths", "part_name",
-              "workload_source")
+              "workload_source", "theta")
 
 
 def _loc_text(loc) -> str:
@@ -368,6 +411,8 @@ def describe(spec_path, err: ValidationError) -> str:
         msg = f"must be a non-negative integer{got}"
     elif kind == "less_than_equal":
         msg = f"must be at most {ctx.get('le'):,}{got}"
+    elif kind in ("float_type", "float_parsing"):
+        msg = f"must be a number{got}"
     elif kind == "bool_type":
         msg = f"must be true or false{got}"
     elif kind == "string_type":
@@ -403,13 +448,15 @@ def describe(spec_path, err: ValidationError) -> str:
 
 @dataclass(frozen=True, eq=False)
 class Workload:
-    """One trace source: a trace file (``path``), synthetic-trace parameters (``synth``), or a
-    trained EGRU model run over PTB (``egru``); the last two are generated on demand."""
+    """One trace source: a trace file (``path``), synthetic-trace parameters (``synth``), a
+    trained EGRU model run over PTB (``egru``), or a trained GRU run over PTB as a delta network
+    (``delta``); all but the first are generated on demand."""
 
     name: str
     path: str | None = None              # absolute path of a trace file
     synth: dict | None = None            # synthesize() keyword arguments
     egru: dict | None = None             # {model (absolute), model_sha256, split, start, tokens, ptb}
+    delta: dict | None = None            # egru's keys + theta_x, theta_h (floats)
 
     @property
     def is_synthetic(self) -> bool:
@@ -417,8 +464,19 @@ class Workload:
 
     @property
     def is_generated(self) -> bool:
-        """Made by this sweep and cached in the results folder (synthetic or EGRU-on-PTB)."""
-        return self.synth is not None or self.egru is not None
+        """Made by this sweep and cached in the results folder (synthetic, EGRU or delta on PTB)."""
+        return self.synth is not None or self.egru is not None or self.delta is not None
+
+    @property
+    def model(self) -> dict | None:
+        """The parameters of a trained model run over PTB (``egru`` or ``delta``), else None."""
+        return self.egru if self.egru is not None else self.delta
+
+    @property
+    def kind(self) -> str:
+        """``trace``, ``synth``, ``egru`` or ``delta``: the spec key that made this workload."""
+        return ("synth" if self.synth is not None else "egru" if self.egru is not None
+                else "delta" if self.delta is not None else "trace")
 
     @property
     def ident(self) -> str:
@@ -427,6 +485,8 @@ class Workload:
             return "synth:" + self.synth_key()
         if self.egru is not None:
             return "egru:" + self.egru_key()
+        if self.delta is not None:
+            return "delta:" + self.delta_key()
         return self.path
 
     def synth_key(self) -> str:
@@ -437,16 +497,22 @@ class Workload:
         """Content address of a model's PTB trace: model bytes, split, range (not the PTB folder)."""
         return self._key
 
+    def delta_key(self) -> str:
+        """Content address of a GRU's delta-network PTB trace: model bytes, split, range and both
+        thresholds (not the PTB folder)."""
+        return self._key
+
     @functools.cached_property
     def _key(self) -> str:
         if self.synth is not None:
             return sha256_text(canonical_json({"synthesize": self.synth}))[:20]
-        e = {k: v for k, v in self.egru.items() if k not in ("model", "ptb")}
-        return sha256_text(canonical_json({"egru": e}))[:20]
+        kind = "egru" if self.egru is not None else "delta"
+        e = {k: v for k, v in self.model.items() if k not in ("model", "ptb")}
+        return sha256_text(canonical_json({kind: e}))[:20]
 
 
 def ptb_problem(folder: str | None) -> str | None:
-    """Why the PTB folder cannot serve EGRU workloads (None when it can); reads nothing but names."""
+    """Why the PTB folder cannot serve EGRU or delta workloads (None when it can); reads nothing but names."""
     if folder is None:
         return (f"no PTB folder given: pass --ptb PATH or set {PTB_ENV} to the folder holding "
                 f"{', '.join(PTB_FILES)}")
@@ -495,7 +561,9 @@ def _workloads(ctx: _Ctx, where: str, raw: list[WorkloadSpec] | None, ptb: str |
             for f in files:
                 out.append(Workload(_label(w.name, f, len(files)), path=str(Path(f).resolve())))
         elif w.egru is not None:
-            out += _egru_workloads(ctx, f"{wh}.egru", w.egru, w.name, ptb)
+            out += _model_workloads(ctx, f"{wh}.egru", "egru", w.egru, w.name, ptb)
+        elif w.delta is not None:
+            out += _model_workloads(ctx, f"{wh}.delta", "delta", w.delta, w.name, ptb)
         else:
             out.append(Workload(w.name or f"synth{i}", synth=dict(w.synth)))
     names = [w.name for w in out]
@@ -509,10 +577,42 @@ def _label(name: str | None, f: str, n: int) -> str:
     return name if (name and n == 1) else (f"{name}:{Path(f).stem}" if name else Path(f).stem)
 
 
-def _egru_workloads(ctx: _Ctx, where: str, e: EgruSpec, name: str | None, ptb: str | None) -> list[Workload]:
-    """The model's events on PTB, traced on demand. The PTB folder: the workload's ``ptb``, else
-    ``--ptb``, else $ACCELSIM_PTB (resolved here, so every worker reads the same folder; it is not
-    part of the trace's identity, and never stored in a trace)."""
+# the model file's meta ``format`` -> the workload kind that runs it
+_MODEL_KINDS = {"accelsim-egru-model": "egru", "accelsim-gru-model": "delta"}
+_MODEL_WHAT = {"egru": ("an EGRU model", "EGRU models"), "delta": ("a GRU model", "GRU models")}
+
+
+def _model_kind(path: str) -> str:
+    """``egru`` or ``delta``: the workload kind that runs the model file at ``path`` (from its
+    meta alone; the weights are not read). Raises ValueError when it is no model file."""
+    import json
+
+    try:
+        z = np.load(path, allow_pickle=False)
+    except Exception:  # noqa: BLE001 - whatever the bytes are, it is not a model file
+        raise ValueError("not a readable .npz") from None
+    if not hasattr(z, "files"):
+        raise ValueError("not an .npz archive")
+    with z:
+        if "meta" not in z.files:
+            raise ValueError("no 'meta' key")
+        try:
+            meta = json.loads(str(z["meta"]))
+        except Exception:  # noqa: BLE001
+            raise ValueError("its 'meta' is not JSON") from None
+    fmt = meta.get("format") if isinstance(meta, dict) else None
+    if fmt not in _MODEL_KINDS:
+        raise ValueError(f"meta format is {_short(fmt)}, expected one of {', '.join(_MODEL_KINDS)}")
+    return _MODEL_KINDS[fmt]
+
+
+def _model_workloads(ctx: _Ctx, where: str, kind: str, e: EgruSpec | DeltaSpec, name: str | None,
+                     ptb: str | None) -> list[Workload]:
+    """The model's events on PTB (``egru``), or its delta-network columns (``delta``), traced on
+    demand. Each model file must hold a model of that kind (read from its meta now). The PTB
+    folder: the workload's ``ptb``, else ``--ptb``, else $ACCELSIM_PTB (resolved here, so every
+    worker reads the same folder; it is not part of the trace's identity, and never stored in a
+    trace)."""
     from accelsim.io import file_sha256
 
     folder = str(ctx.resolve(e.ptb).absolute()) if e.ptb else ptb
@@ -527,9 +627,19 @@ def _egru_workloads(ctx: _Ctx, where: str, e: EgruSpec, name: str | None, ptb: s
             sha = file_sha256(f)
         except OSError as err:
             ctx.fail(f"{where}.model", f"cannot read {f} ({err.strerror or err})")
+        try:
+            holds = _model_kind(f)
+        except ValueError as err:
+            ctx.fail(f"{where}.model", f"{f} is not an accelsim model file ({err})")
+        if holds != kind:
+            article = "an" if holds == "egru" else "a"
+            ctx.fail(f"{where}.model", f"{f} holds {_MODEL_WHAT[holds][0]}; '{kind}' workloads run "
+                                       f"{_MODEL_WHAT[kind][1]} (give it as {article} '{holds}' workload)")
         params = {"model": str(Path(f).resolve()), "model_sha256": sha, "split": e.split,
                   "start": e.start, "tokens": e.tokens, "ptb": folder}
-        out.append(Workload(_label(name, f, len(files)), egru=params))
+        if kind == "delta":  # None: set by a workload.theta_* axis (checked by the part)
+            params.update(theta_x=e.theta_x, theta_h=e.theta_h)   # floats (_theta)
+        out.append(Workload(_label(name, f, len(files)), **{kind: params}))
     return out
 
 
@@ -781,10 +891,11 @@ class _Configs:
 class DesignPoint:
     """One simulation: a validated config, a workload and the run options."""
 
-    __slots__ = ("index", "part", "workload", "config_source", "params", "tokens", "baseline", "_entry")
+    __slots__ = ("index", "part", "workload", "config_source", "params", "tokens", "baseline",
+                 "baseline_kind", "_entry")
 
     def __init__(self, index: int, part: str, workload: Workload, entry: list, config_source: str,
-                 params: dict, tokens: int | None, baseline: bool):
+                 params: dict, tokens: int | None, baseline: bool, baseline_kind: str = "dense"):
         self.index = index                  # position in the expansion (stable for a given spec)
         self.part = part
         self.workload = workload
@@ -793,6 +904,7 @@ class DesignPoint:
         self.params = params                # the axis values that made this point
         self.tokens = tokens
         self.baseline = baseline
+        self.baseline_kind = baseline_kind  # with baseline: the kind of baseline run
 
     @property
     def arch(self) -> ArchConfig:
@@ -837,6 +949,7 @@ class _Part:
             ctx.fail(f"{where}base", "missing: name the base architecture config (e.g. ../arch_a.yaml)")
         self.tokens = part.tokens if part.tokens is not None else top.tokens
         self.baseline = bool(part.baseline if part.baseline is not None else (top.baseline or False))
+        self.baseline_kind = part.baseline_kind or top.baseline_kind or "dense"
         raw_w = part.workloads if part.workloads is not None else top.workloads
         wkey = (id(raw_w), where if part.workloads is not None else "")
         if wkey not in workload_cache:
@@ -856,14 +969,34 @@ class _Part:
         self.workload_axes = [n for n in seen if n.startswith(WORKLOAD_PREFIX)]
         for n in self.workload_axes:
             key = n[len(WORKLOAD_PREFIX):]
+            if key in DELTA_AXES:   # the thresholds of delta workloads
+                for w in self.workloads:
+                    if w.delta is None:
+                        what = ("a trace file" if w.path else "synthetic" if w.synth is not None
+                                else "an EGRU model")
+                        ctx.fail(f"{where}axes: {n}", f"workload '{w.name}' is {what}; {n} sets the "
+                                                      f"threshold of 'delta' workloads (give this axis "
+                                                      f"in a part whose workloads are all 'delta')")
+                continue
             if key not in synth_names:
-                ctx.fail(f"{where}axes: workload.{key}", "unknown key" + _hint(key, synth_names))
+                valid = DELTA_AXES if all(w.delta is not None for w in self.workloads) else synth_names
+                ctx.fail(f"{where}axes: workload.{key}", "unknown key" + _hint(key, valid))
             for w in self.workloads:
+                if w.delta is not None:
+                    ctx.fail(f"{where}axes: {n}", f"workload '{w.name}' is a GRU run as a delta network; "
+                                                  f"its workload.* axes are {', '.join(WORKLOAD_PREFIX + k for k in DELTA_AXES)} "
+                                                  f"({n} sets a synthetic-trace parameter)")
                 if w.synth is None:
                     what = "a trace file" if w.path else "a trained model"
                     ctx.fail(f"{where}axes: {n}", f"workload '{w.name}' is {what}; workload.* axes set "
                                                   f"synthetic-trace parameters (list the pruned models' "
                                                   f"traces under workloads instead)")
+        for w in self.workloads:
+            for k in DELTA_AXES if w.delta is not None else ():
+                if w.delta[k] is None and WORKLOAD_PREFIX + k not in self.workload_axes:
+                    wh = f"{where}workloads" if part.workloads is not None else "workloads"
+                    ctx.fail(wh, f"workload '{w.name}': delta.{k} is missing: give it (a number >= 0, "
+                                 f"e.g. 0.1) or an axis {WORKLOAD_PREFIX}{k}")
 
         def load_base(p: str, wh: str) -> _Base:
             path = ctx.resolve(p)
@@ -910,12 +1043,21 @@ class _Part:
         base = self.axis_bases[params["base"]] if "base" in params else self.base
         entry = self.configs.get(base, self.layout, [params[n] for n in self.config_axes], self.source)
         wl = self.workloads[w]
-        if self.workload_axes:
+        if self.workload_axes and wl.delta is not None:
+            delta = dict(wl.delta)
+            for n in self.workload_axes:
+                theta = _theta_value(params[n])
+                if theta is None:
+                    raise InputError(f"{self.source}: {n}: must be a finite number >= 0 (got {_short(params[n])})")
+                delta[n[len(WORKLOAD_PREFIX):]] = theta
+            wl = Workload(wl.name, delta=delta)
+        elif self.workload_axes:
             synth = dict(wl.synth)
             for n in self.workload_axes:
                 synth[n[len(WORKLOAD_PREFIX):]] = params[n]
             wl = Workload(wl.name, synth=synth)
-        return DesignPoint(index, self.name, wl, entry, base.source, params, self.tokens, self.baseline)
+        return DesignPoint(index, self.name, wl, entry, base.source, params, self.tokens, self.baseline,
+                           self.baseline_kind)
 
 
 class SweepSpec:
@@ -969,16 +1111,17 @@ class SweepSpec:
 
     def unreachable(self) -> list[tuple[str, str]]:
         """``(workload, why)`` for every workload that cannot be read or made: a trace or model file
-        that is gone or unreadable, an EGRU workload without a usable PTB folder. Reads no data."""
+        that is gone or unreadable, an EGRU or delta workload without a usable PTB folder. Reads no
+        data."""
         out = []
         for w in self.workloads():
             if w.path is not None:
                 if not os.path.isfile(w.path) or not os.access(w.path, os.R_OK):
                     out.append((w.name, f"cannot read the trace file {w.path}"))
-            elif w.egru is not None:
-                if not os.access(w.egru["model"], os.R_OK):
-                    out.append((w.name, f"cannot read the model file {w.egru['model']}"))
-                problem = ptb_problem(w.egru.get("ptb"))
+            elif w.model is not None:
+                if not os.access(w.model["model"], os.R_OK):
+                    out.append((w.name, f"cannot read the model file {w.model['model']}"))
+                problem = ptb_problem(w.model.get("ptb"))
                 if problem:
                     out.append((w.name, problem))
         return out
@@ -999,7 +1142,8 @@ class SweepSpec:
 def load_spec(path: str | os.PathLike, ptb: str | os.PathLike | None = None, check_points: bool = True) -> SweepSpec:
     """Parse and check a sweep spec; raises InputError (one line) on bad input.
 
-    ``ptb``: the PTB folder for ``egru`` workloads that do not name one (else $ACCELSIM_PTB).
+    ``ptb``: the PTB folder for ``egru`` and ``delta`` workloads that do not name one (else
+    $ACCELSIM_PTB).
     ``check_points``: make every design point once now, validating its config (in constant
     memory); with False only a sample that shows every axis value is made now
     (:meth:`SweepSpec.probe`) and the others are validated as they are made
@@ -1034,10 +1178,17 @@ def load_spec(path: str | os.PathLike, ptb: str | os.PathLike | None = None, che
         parts = [_Part(ctx, "", name, PartSpec(), model, ptb, configs, bases, wcache)]
     # What the spec means: its validated keys and values, and the files its relative paths resolve
     # to (the same text elsewhere, over other configs or traces, is another spec).
-    meaning = dict(model.model_dump(mode="json"), name=name,
+    dumped = model.model_dump(mode="json")
+    for d in [dumped] + (dumped.get("parts") or []):   # unset: the meaning of specs written before it
+        if d.get("baseline_kind") is None:
+            d.pop("baseline_kind", None)
+        for w in d.get("workloads") or []:
+            if w.get("delta") is None:
+                w.pop("delta", None)
+    meaning = dict(dumped, name=name,
                    resolved_bases=sorted(b.source for b in bases.values()),
-                   resolved_files=sorted({w.path or w.egru["model"] for p in parts for w in p.workloads
-                                          if w.path or w.egru}))
+                   resolved_files=sorted({w.path or w.model["model"] for p in parts for w in p.workloads
+                                          if w.path or w.model}))
     spec = SweepSpec(name, str(spec_path), hashlib.sha256(spec_path.read_bytes()).hexdigest(),
                      sha256_text(canonical_json_lenient(meaning)), parts)
     if spec.n_points == 0:

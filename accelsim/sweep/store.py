@@ -39,7 +39,7 @@ CREATE TABLE IF NOT EXISTS points (
     baseline INTEGER NOT NULL,
     status TEXT NOT NULL CHECK (status IN ('ok', 'error')),
     result TEXT,                    -- JSON from accelsim.engine.simulate (status ok)
-    trace_stats TEXT,               -- JSON: measured weight/activity sparsity, perplexity
+    trace_stats TEXT,               -- JSON: measured weight/activity sparsity, perplexity, what made the trace
     error TEXT,                     -- one line (status error)
     wall_s REAL,
     finished_at TEXT NOT NULL

@@ -55,8 +55,24 @@ def _energy(path: str):
     return _ENERGY_CACHE[path]
 
 
+def _floats(v) -> list | None:
+    """A per-layer list of finite numbers from a trace's meta, else None."""
+    if isinstance(v, list) and all(isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+                                   for x in v):
+        return [float(x) for x in v]
+    return None
+
+
+def _number(v) -> float | None:
+    return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) else None
+
+
 def trace_stats(trace, tokens: int | None) -> dict:
-    """The workload as measured from the trace: sparsities (over the simulated tokens), perplexity."""
+    """The workload as measured from the trace: sparsities (over the simulated tokens), perplexity;
+    and what made it, from its meta: ``kind`` (``synthetic``; ``egru``: a trained model's events;
+    ``delta``: a GRU run as a delta network), the ``model`` file's name, a delta network's
+    ``theta_x`` / ``theta_h`` and ``x_activity`` / ``h_activity`` (the fraction of input /
+    recurrent columns sent, per layer, over the traced tokens)."""
     T = trace.steps if tokens is None else min(tokens, trace.steps)
     nnz = dense = events = units = 0
     for layer in trace.layers:
@@ -72,12 +88,22 @@ def trace_stats(trace, tokens: int | None) -> dict:
     elif isinstance(src.get("model_meta"), dict):  # a trained model's trace: how it was pruned
         pruned = src["model_meta"].get("pruned")
         pruning = pruned.get("method") if isinstance(pruned, dict) else "none (dense)"
+    delta = "theta_x" in src or "x_activity" in trace.meta
+    kind = ("synthetic" if isinstance(src.get("synthetic"), dict) else "delta" if delta
+            else "egru" if isinstance(src.get("model_meta"), dict) else None)
+    model = src.get("model") if kind in ("egru", "delta") else None
     return {
         "pruning": pruning,
         "weight_sparsity": 1.0 - nnz / dense if dense else 0.0,
         "activity_sparsity": 1.0 - events / units if units else 0.0,
         "perplexity": float(ppl) if isinstance(ppl, (int, float)) and math.isfinite(ppl) else None,
         "layers": [l.hidden_size for l in trace.layers],
+        "kind": kind,
+        "model": model if isinstance(model, str) else None,
+        "theta_x": _number(src.get("theta_x")) if delta else None,
+        "theta_h": _number(src.get("theta_h")) if delta else None,
+        "x_activity": _floats(trace.meta.get("x_activity")) if delta else None,
+        "h_activity": _floats(trace.meta.get("h_activity")) if delta else None,
     }
 
 
@@ -94,7 +120,7 @@ def simulate_point(task: dict) -> tuple[dict, dict]:
     trace = _trace(task["trace_path"], task["trace_sha256"])
     table = _energy(task["energy_table_path"])
     result = simulate(config, trace, table, tokens=task["tokens"], baseline=task["baseline"],
-                      config_source=task["config_source"])
+                      baseline_kind=task.get("baseline_kind", "dense"), config_source=task["config_source"])
     if isinstance(result.get("trace"), dict):
         # Where this sweep keeps the trace (a synthetic one: relative to the results folder), so the
         # stored result does not depend on which folder or machine ran it; the sha256 is the identity.
@@ -118,7 +144,8 @@ def run_point(task: dict, point_fn=None) -> dict:
 
 
 def prepare_trace(params: dict, path: str) -> tuple[str, str | None, str | None]:
-    """Generate one synthetic / EGRU-on-PTB trace in a worker; returns (path, sha256, error line)."""
+    """Generate one synthetic / EGRU-on-PTB / delta-on-PTB trace in a worker; returns (path,
+    sha256, error line)."""
     try:
         return path, make_generated(params, path), None
     except Exception as e:  # noqa: BLE001 - reported by the coordinator as bad input

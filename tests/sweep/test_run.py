@@ -186,3 +186,22 @@ def test_workers_are_long_lived_and_load_kernels_from_numba_cache(tmp_path):
     assert df["worker_pid"].nunique() <= 2
     # and no worker compiled a kernel: they came from Numba's on-disk cache
     assert (df["numba_cache_misses"] == 0).all()
+
+
+def test_a_sweep_runs_the_baseline_of_its_kind(tmp_path):
+    """The stored result's ``baseline`` is the kind the spec asks for: the dense design by default
+    (no metadata, every MAC), the same hardware with both skips off with ``no-skip``."""
+    import json
+
+    axes = [{"grid": {"pe.count": [4]}}]
+    dense = run_sweep(write_spec(tmp_path, name="dense", axes=axes, baseline=True), tmp_path / "d",
+                      workers=1, progress=False)
+    noskip = run_sweep(write_spec(tmp_path, name="noskip", axes=axes, baseline=True,
+                                  baseline_kind="no-skip"), tmp_path / "n", workers=1, progress=False)
+    assert (dense["status"] == "ok").all() and (noskip["status"] == "ok").all()
+    d = json.loads(next(iter(stored(tmp_path / "d").values()))[1])["baseline"]
+    n = json.loads(next(iter(stored(tmp_path / "n").values()))[1])["baseline"]
+    assert (d["kind"], d["weight_format"], d["sram_read_bits"]["metadata"]) == ("dense", "dense", 0)
+    assert (n["kind"], n["weight_format"]) == ("no-skip", "csc") and n["sram_read_bits"]["metadata"] > 0
+    assert d["macs"] == n["macs"] == int(dense["macs_dense"].iloc[0])
+    assert dense["key"].iloc[0] != noskip["key"].iloc[0]

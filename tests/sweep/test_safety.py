@@ -229,9 +229,11 @@ def test_spec_keys_and_types_are_checked_by_the_pydantic_model(tmp_path):
     from accelsim.sweep.spec import SpecModel
 
     assert issubclass(SpecModel, BaseModel)
-    assert {"name", "base", "tokens", "baseline", "workloads", "axes", "parts"} == set(SpecModel.model_fields)
+    assert {"name", "base", "tokens", "baseline", "baseline_kind", "workloads", "axes",
+            "parts"} == set(SpecModel.model_fields)
     cases = [({"tokens": "5"}, "tokens: must be an integer (got '5')"),
              ({"baseline": "yes"}, "baseline: must be true or false (got 'yes')"),
+             ({"baseline_kind": "sparse"}, "baseline_kind: must be one of 'dense' or 'no-skip' (got 'sparse')"),
              ({"parts": []}, "parts: expected a non-empty list of sub-sweeps"),
              ({"workloads": [{"name": "a", "egru": {"model": "m.npz", "split": "dev"}}]},
               "workloads[0].egru.split: must be one of 'train', 'valid' or 'test' (got 'dev')"),

@@ -160,3 +160,24 @@ def test_grid_is_the_ordered_product_and_zip_the_lockstep(tmp_path, pe, banks, l
            for x in spec.points]
     assert got == expect
     assert all(x.config["pe"]["fifo_depth"] == x.config["pe"]["mac_lanes"] for x in spec.points)
+
+
+def test_baseline_kind_is_a_run_option_of_the_spec_and_its_parts(tmp_path):
+    """``baseline_kind`` (default dense) comes from the part, else the top level; it is part of a
+    baseline point's key (another kind is another simulation), not of a point without baseline."""
+    from accelsim.sweep.keys import point_key
+
+    path = tmp_path / "k.yaml"
+    path.write_text(yaml.safe_dump({
+        "name": "kinds", "base": str(ARCH_A), "tokens": 4, "baseline": True, "baseline_kind": "no-skip",
+        "workloads": [{"name": "syn", "synth": TINY_SYNTH}],
+        "parts": [{"name": "top"}, {"name": "dense", "baseline_kind": "dense"},
+                  {"name": "off", "baseline": False}]}))
+    spec = load_spec(path)
+    assert [(p.part, p.baseline, p.baseline_kind) for p in spec.points] == [
+        ("top", True, "no-skip"), ("dense", True, "dense"), ("off", False, "no-skip")]
+    assert load_spec(write_spec(tmp_path)).points[0].baseline_kind == "dense"
+    c = spec.points[0].config
+    assert point_key(c, "t", "e", 4, True, "dense") != point_key(c, "t", "e", 4, True, "no-skip")
+    assert point_key(c, "t", "e", 4, False, "dense") == point_key(c, "t", "e", 4, False, "no-skip")
+    assert point_key(c, "t", "e", 4, True) == point_key(c, "t", "e", 4, True, "dense")
