@@ -19,18 +19,23 @@ import pandas as pd
 from accelsim.errors import InputError
 from accelsim.io import check_output_dir, write_output_text
 from accelsim.report import data as D
+from accelsim.report import families as FAM
 from accelsim.report import figures as F
 from accelsim.sweep.run import load_results
 from accelsim.sweep.store import ResultsStore
 
 TITLES = {
     "ablation": "The 2x2 ablation in hardware terms: MACs, cycles and energy per token",
+    "ablation_baselines": "The 2x2 ablation against both baselines: the dense design and no-skip",
     "sparsity_grid": "Weight sparsity x activity sparsity: realised speedup and energy reduction vs the ideal",
-    "realised_vs_ideal": "Realised vs ideal reduction, every point with a dense baseline",
+    "realised_vs_ideal": "Realised vs ideal reduction, every point with a baseline",
     "energy_breakdown": "Energy per token by component",
+    "area_breakdown": "Chip area by component",
     "latency": "Latency per token (p50 / p99)",
     "pe_load": "Per-PE load: unstructured vs column-balanced pruning",
-    "pareto": "Pareto front: energy per token vs latency",
+    "pareto": "Pareto front: latency, energy per token and area",
+    "formats": "Weight formats on the same weights: how much of the metadata penalty is the format's fault",
+    **FAM.TITLES,
 }
 
 
@@ -91,42 +96,68 @@ def _x(v: float) -> str:
     return f"{v:.2f}x" if v < 10 else f"{v:.1f}x"
 
 
+def _span(v: pd.Series, fmt) -> str:
+    """``lo–hi`` in ``fmt``, or one value when they print the same."""
+    lo, hi = fmt(v.min()), fmt(v.max())
+    return lo if lo == hi else f"{lo}–{hi}"
+
+
 # ----------------------------------------------------------------------------------------------
 # the words: what each figure shows, computed from its table
 
 
-def _ablation_text(t: pd.DataFrame, df: pd.DataFrame) -> str:
+def _kind_words(kind: str) -> str:
+    return D.BASELINE_WORDS.get(kind, f"the {kind} baseline")
+
+
+def _ablation_text(t: pd.DataFrame, tb: pd.DataFrame, df: pd.DataFrame) -> str:
     out = []
     by_key = df.drop_duplicates("key").set_index("key")
     comps = [c for c in df.columns if c.startswith("energy_pj.") and c != "energy_pj.total"
              and pd.api.types.is_numeric_dtype(df[c])]
     for g, sub in t.groupby("group", sort=False):
         r = sub.set_index("design")
-        both, w, a = r.loc["both"], r.loc["weight-only"], r.loc["activity-only"]
-        s = (f"**{g}.** Weight sparsity alone cuts MACs {_x(w['mac_reduction'])}, cycles "
-             f"{_x(w['cycle_reduction'])} and energy {_x(w['energy_reduction'])}; activity sparsity alone cuts MACs "
-             f"{_x(a['mac_reduction'])}, cycles {_x(a['cycle_reduction'])} and energy {_x(a['energy_reduction'])}. "
-             f"Together: MACs {_x(both['mac_reduction'])}, cycles {_x(both['cycle_reduction'])}, energy per token "
-             f"{_x(both['energy_reduction'])}")
+        both, w, a, ns = r.loc["both"], r.loc["weight-only"], r.loc["activity-only"], r.loc["no-skip"]
+        s = (f"**{g}.** Against no-skip (this hardware, {ns['weight_format']} weights, both skips off): weight "
+             f"sparsity alone cuts MACs {_x(w['mac_reduction_vs_no_skip'])}, cycles {_x(w['speedup_vs_no_skip'])} and "
+             f"energy {_x(w['energy_reduction_vs_no_skip'])}; activity sparsity alone cuts MACs "
+             f"{_x(a['mac_reduction_vs_no_skip'])}, cycles {_x(a['speedup_vs_no_skip'])} and energy "
+             f"{_x(a['energy_reduction_vs_no_skip'])}. Together: MACs {_x(both['mac_reduction_vs_no_skip'])}, cycles "
+             f"{_x(both['speedup_vs_no_skip'])}, energy per token {_x(both['energy_reduction_vs_no_skip'])}")
         if np.isfinite(both["ideal_reduction"]):
             s += f"; the ideal 1/((1-s_w)(1-s_a)) of this trace is {_x(both['ideal_reduction'])}"
-        s += (f". In MACs the two sparsities compose (nearly) multiplicatively ({_x(w['mac_reduction'])} x "
-              f"{_x(a['mac_reduction'])} = {_x(w['mac_reduction'] * a['mac_reduction'])}, measured "
-              f"{_x(both['mac_reduction'])}); in hardware they do not: "
-              f"the combined design realises {100 * both['cycle_reduction'] / both['mac_reduction']:.0f}% of its MAC "
-              f"reduction in cycles and {100 * both['energy_reduction'] / both['mac_reduction']:.0f}% in energy.")
-        if np.isfinite(both["ideal_reduction"]) and both["mac_reduction"] < 0.9 * both["ideal_reduction"]:
+        s += (f". In MACs the two sparsities compose (nearly) multiplicatively ({_x(w['mac_reduction_vs_no_skip'])} x "
+              f"{_x(a['mac_reduction_vs_no_skip'])} = {_x(w['mac_reduction_vs_no_skip'] * a['mac_reduction_vs_no_skip'])}, "
+              f"measured {_x(both['mac_reduction_vs_no_skip'])}); in hardware they do not: the combined design realises "
+              f"{100 * both['speedup_vs_no_skip'] / both['mac_reduction_vs_no_skip']:.0f}% of its MAC reduction in cycles "
+              f"and {100 * both['energy_reduction_vs_no_skip'] / both['mac_reduction_vs_no_skip']:.0f}% in energy.")
+        if np.isfinite(both["ideal_reduction"]) and both["mac_reduction_vs_no_skip"] < 0.9 * both["ideal_reduction"]:
             s += (" MACs themselves stay short of the ideal because layer 0's input is the dense token "
                   "embedding — every input column is read every step — while the ideal applies the activity "
                   "sparsity to every input.")
-        if comps and r.loc["dense", "key"] in by_key.index and both["key"] in by_key.index:
-            dn, bt = by_key.loc[r.loc["dense", "key"]], by_key.loc[both["key"]]
+        if not tb.empty:
+            bd = tb[(tb["group"] == g) & (tb["baseline_kind"] == "dense")].set_index("design")
+            if "both" in bd.index:
+                st = bd.loc["both", "baseline_weight_storage"]
+                where = ("its weights streamed from DRAM: they do not fit the weight SRAM" if st == "dram"
+                         else "its weights in the weight SRAM" if st == "sram" else "")
+                s += (f" Against the dense design (dense weights, no metadata, no skipping{', ' + where if where else ''}) "
+                      f"the combined design is {_x(bd.loc['both', 'speedup'])} faster and "
+                      f"{_x(bd.loc['both', 'energy_reduction'])} more energy-efficient, against no-skip "
+                      f"{_x(both['speedup_vs_no_skip'])} and {_x(both['energy_reduction_vs_no_skip'])}")
+                if "no-skip" in bd.index:
+                    x_ns = bd.loc["no-skip"]
+                    s += (f"; against the dense design the no-skip corner itself has {_x(x_ns['speedup'])} its speed "
+                          f"and {_x(x_ns['energy_reduction'])} its energy efficiency")
+                s += "."
+        if comps and ns["key"] in by_key.index and both["key"] in by_key.index:
+            dn, bt = by_key.loc[ns["key"]], by_key.loc[both["key"]]
             shares = {c.removeprefix("energy_pj."): bt[c] / bt["energy_pj.total"] for c in comps}
             top = max(shares, key=shares.get)
             red = dn[f"energy_pj.{top}"] / bt[f"energy_pj.{top}"] if bt[f"energy_pj.{top}"] else np.inf
             arith = [c for c in ("mac", "accumulator") if f"energy_pj.{c}" in df]
             s += (f" Energy: in the combined design the largest component is {top} "
-                  f"({100 * shares[top]:.0f}% of the total), which falls only {_x(red)} from dense")
+                  f"({100 * shares[top]:.0f}% of the total), which falls only {_x(red)} from no-skip")
             if arith:
                 a_d = sum(dn[f"energy_pj.{c}"] for c in arith)
                 a_b = sum(bt[f"energy_pj.{c}"] for c in arith)
@@ -138,20 +169,77 @@ def _ablation_text(t: pd.DataFrame, df: pd.DataFrame) -> str:
                 sram = [c for c in comps if c.startswith("energy_pj.sram")]
                 if sram:
                     ratio = sum(dn[c] for c in sram) / max(sum(wo[c] for c in sram), 1e-30)
-                    s += (f" Weight skipping alone changes SRAM read energy by {_x(ratio)}: the dense baseline "
+                    s += (f" Weight skipping alone changes SRAM read energy by {_x(ratio)}: the no-skip corner "
                           f"reads the same compressed columns and only multiplies every row of them.") if ratio < 1.05 else ""
         out.append(s)
     return "\n\n".join(out)
 
 
+def _formats_text(t: pd.DataFrame) -> str:
+    """How much of the metadata penalty is the format's fault: per set of weights, CSC's metadata
+    energy, what the cheapest format saves of it, and what metadata that format still pays."""
+    lines, recovered = [], []
+    for g, sub in t.groupby("group", sort=False):
+        if not sub["reference"].iloc[0]:
+            continue
+        ref = sub[sub["format"] == sub["reference"].iloc[0]].iloc[0]
+        best = sub.loc[sub["energy_pj_per_token"].idxmin()]
+        others = sub[sub["format"] != ref["format"]]
+        s = (f"- **{g}** ({ref['part']}, {ref['arch']}): with {ref['format']} the metadata reads cost "
+             f"{ref['metadata_pj_per_token']:.3g} pJ per token, {100 * ref['metadata_share']:.0f}% of its "
+             f"{ref['energy_pj_per_token']:.3g} pJ per token ({ref['metadata_bits_per_token'] / ref['weight_bits_per_token']:.2f} "
+             f"metadata bits read per weight-value bit).")
+        if len(others):
+            s += " Energy per token of " + ref["format"] + " over each other format: " + ", ".join(
+                f"{r.format} {r.energy_vs_csc:.2f}x" for r in others.itertuples()) + "."
+        if best["format"] == ref["format"]:
+            s += (f" No other format run here is cheaper on these weights: none of {ref['format']}'s metadata energy "
+                  f"is the format's fault among these formats.")
+            recovered.append(0.0)
+        else:
+            extra = best["macs_per_token"] / ref["macs_per_token"] - 1
+            s += (f" The cheapest, {best['format']}, saves {100 * best['csc_metadata_recovered']:.0f}% of "
+                  f"{ref['format']}'s metadata energy (net of what it costs elsewhere"
+                  + (f", {100 * extra:.1f}% more MACs for its padding / fill entries" if extra > 0.0005 else "")
+                  + f"): that share of the metadata penalty is the format's fault. It still spends "
+                  f"{best['metadata_pj_per_token']:.3g} pJ per token on metadata, {100 * best['metadata_share']:.0f}% "
+                  f"of its energy.")
+            recovered.append(float(best["csc_metadata_recovered"]))
+        if np.isfinite(ref["energy_reduction_vs_baseline"]) and np.isfinite(best["energy_reduction_vs_baseline"]):
+            s += (f" Against {_kind_words(ref['baseline_kind'])} the energy reduction is "
+                  f"{_x(ref['energy_reduction_vs_baseline'])} with {ref['format']}"
+                  + (f" and {_x(best['energy_reduction_vs_baseline'])} with {best['format']}"
+                     if best["format"] != ref["format"] else "")
+                  + (f" (ideal {_x(ref['ideal_reduction'])})" if np.isfinite(ref["ideal_reduction"]) else "") + ".")
+        lines.append(s)
+    if not lines:
+        return ""
+    head = ("How much of the metadata penalty is the format's fault? Per set of weights, the metadata energy of "
+            "CSC with absolute row indices, and how much of it the cheapest format run on the same weights saves")
+    if len(recovered) > 1:
+        head += (f" (from {100 * min(recovered):.0f}% to {100 * max(recovered):.0f}% over the "
+                 f"{len(recovered)} sets of weights)")
+    text = head + ":\n\n" + "\n".join(lines)
+    skipped = D.nm_not_run(t)
+    if not skipped.empty:
+        n = skipped.groupby("pruning", sort=False)["group"].count()
+        desc = ", ".join(f"{p or 'pruning not recorded'}: {k}" for p, k in n.items())
+        text += (f"\n\nN:M (`nm`) is not run on the other {len(skipped)} set(s) of weights ({desc}): they are not "
+                 f"N:M-pruned, and N:M stores only weights with at most N nonzeros in every group of M rows.")
+    return text
+
+
 def _why_text(stalls: pd.DataFrame, pe: pd.DataFrame, breakdown: pd.DataFrame, grid: pd.DataFrame,
-              real: pd.DataFrame) -> str:
+              real: pd.DataFrame, area: pd.DataFrame | None = None) -> str:
+    area = pd.DataFrame() if area is None else area
     lines = []
     causes = [c for c in stalls.columns if c not in ("part", "design", "key", "stall_cycles_per_token")]
     if not grid.empty:
         worst = grid.loc[grid["realised_fraction_of_ideal"].idxmin()]
         best = grid.loc[grid["realised_fraction_of_ideal"].idxmax()]
-        lines.append(f"- Across the sparsity grid the realised speedup is {100 * best['realised_fraction_of_ideal']:.0f}% "
+        kinds = " and ".join(f"the {k}" for k in dict.fromkeys(grid["baseline_kind"]))
+        lines.append(f"- Across the sparsity grid (vs {kinds} baseline) the realised speedup is "
+                     f"{100 * best['realised_fraction_of_ideal']:.0f}% "
                      f"of the ideal at s_w={best['weight_sparsity']:g}, s_a={best['activity_sparsity']:g} "
                      f"({_x(best['speedup_vs_dense'])} of {_x(best['ideal_reduction'])}) but only "
                      f"{100 * worst['realised_fraction_of_ideal']:.0f}% at s_w={worst['weight_sparsity']:g}, "
@@ -173,15 +261,15 @@ def _why_text(stalls: pd.DataFrame, pe: pd.DataFrame, breakdown: pd.DataFrame, g
         lines.append(f"- Energy realises less of the ideal than cycles (median point: {100 * e_frac:.0f}% of the ideal "
                      f"energy reduction, {100 * grid['realised_fraction_of_ideal'].median():.0f}% of the ideal speedup).")
     if not real.empty:
-        for (part, arch), sub in real.groupby(["part", "arch"], sort=False):
+        for (part, arch, kind), sub in real.groupby(["part", "arch", "baseline_kind"], sort=False):
             if not grid.empty and sub["key"].isin(grid["key"]).all():
                 continue  # the sparsity grid, described above
-            lines.append(f"- {part}, {arch}: the realised speedup is {100 * sub['speedup_share_of_ideal'].min():.0f}–"
-                         f"{100 * sub['speedup_share_of_ideal'].max():.0f}% of each trace's ideal (ideal "
-                         f"{_x(sub['ideal_reduction'].min())}–{_x(sub['ideal_reduction'].max())}, realised "
-                         f"{_x(sub['speedup_vs_dense'].min())}–{_x(sub['speedup_vs_dense'].max())}) and the energy "
-                         f"reduction {100 * sub['energy_share_of_ideal'].min():.0f}–"
-                         f"{100 * sub['energy_share_of_ideal'].max():.0f}%.")
+            pc = lambda v: f"{100 * v:.0f}"  # noqa: E731
+            lines.append(f"- {part}, {arch} (vs the {kind} baseline): the realised speedup is "
+                         f"{_span(sub['speedup_share_of_ideal'], pc)}% of "
+                         + ("each trace's" if sub["ideal_reduction"].nunique() > 1 else "the trace's") + " ideal (ideal "
+                         f"{_span(sub['ideal_reduction'], _x)}, realised {_span(sub['speedup_vs_dense'], _x)}) and the "
+                         f"energy reduction {_span(sub['energy_share_of_ideal'], pc)}%.")
     if not stalls.empty and causes:
         mean = stalls[causes].mean().sort_values(ascending=False)
         top = [f"{c.replace('_', ' ')} {100 * v:.0f}%" for c, v in mean.items() if v > 0.005][:5]
@@ -205,6 +293,12 @@ def _why_text(stalls: pd.DataFrame, pe: pd.DataFrame, breakdown: pd.DataFrame, g
         comps = [c for c in breakdown.columns if c not in ("part", "design", "key", "total")]
         share = (breakdown[comps].div(breakdown["total"], axis=0)).mean().sort_values(ascending=False)
         lines.append("- Energy by component (mean share over the designs of the breakdown figure): "
+                     + ", ".join(f"{c} {100 * v:.0f}%" for c, v in share.items() if v >= 0.01) + ".")
+    if not area.empty:
+        comps = [c for c in area.columns if c not in ("part", "design", "key", "total")]
+        share = (area[comps].div(area["total"], axis=0)).mean().sort_values(ascending=False)
+        lines.append(f"- Area by component (mean share over the designs of the area figure; totals "
+                     f"{area['total'].min():.3g} to {area['total'].max():.3g} mm^2): "
                      + ", ".join(f"{c} {100 * v:.0f}%" for c, v in share.items() if v >= 0.01) + ".")
     return "\n".join(lines)
 
@@ -336,27 +430,32 @@ def _markdown(rep: Report, sweeps: list[dict], command: str | None) -> str:
     md += ["", "## What the figures show", ""]
     summary = []
     if not T["ablation"].empty:
-        summary.append(_ablation_text(T["ablation"], df))
+        summary.append(_ablation_text(T["ablation"], T["ablation_baselines"], df))
+    if not T["formats"].empty:
+        ft = _formats_text(T["formats"])
+        if ft:
+            summary.append(ft)
     if not T["pareto"].empty:
-        lines = []
-        for g, sub in T["pareto"].groupby("group", sort=False):
-            front = sub[sub["on_front"]].sort_values("latency_us_mean")
-            items = [f"{r.design} ({r.latency_us_mean:,.1f} us, {r.energy_pj_per_token:.3g} pJ per token"
-                     + (f", perplexity {r.perplexity:.1f}" if np.isfinite(r.perplexity) else "") + ")"
-                     for r in front.itertuples()]
-            lines.append(f"- {g}: {len(front)} of {len(sub)} designs are on the front: " + "; ".join(items) + ".")
-        summary.append("Pareto fronts (energy per token vs latency):\n\n" + "\n".join(lines))
-    why = _why_text(T["stalls"], T["pe_load"], T["energy_breakdown"], T["sparsity_grid"], T["realised_vs_ideal"])
+        summary.append(_pareto_text(T["pareto"]))
+    if not T["families_matched"].empty:
+        summary.append(FAM.families_text(T["families_matched"]))
+    why = _why_text(T["stalls"], T["pe_load"], T["energy_breakdown"], T["sparsity_grid"], T["realised_vs_ideal"],
+                    T["area_breakdown"])
     if why:
         summary.append("Where the hardware falls short of the ideal, and why:\n\n" + why)
     md.append("\n\n".join(summary) if summary else "(no figure has the data it needs)")
 
     for name, title in TITLES.items():
-        md += ["", f"## {title}", ""]
         t = T.get(name, pd.DataFrame())
+        if t.empty and name in FAM.TITLES and not FAM.families(df).shape[0]:
+            continue  # no EGRU-vs-delta part at all: nothing to say about it
+        md += ["", f"## {title}", ""]
         if t.empty:
             md.append(f"_Not drawn: the results hold no points for it ({_needs(name)})._")
             continue
+        cap = _caption(name, t)
+        if cap:
+            md += [cap, ""]
         for p in rep.figures.get(name, []):
             if p.suffix == ".png":
                 md.append(f"![{title}]({p.relative_to(rep.out_dir).as_posix()})")
@@ -378,15 +477,85 @@ def _markdown(rep: Report, sweeps: list[dict], command: str | None) -> str:
     return "\n".join(md) + "\n"
 
 
+def _pareto_text(p: pd.DataFrame) -> str:
+    lines = []
+    for g, sub in p.groupby("group", sort=False):
+        front = sub[sub["on_front"]].sort_values("latency_us_mean")
+        items = [f"{r.design} ({r.latency_us_mean:,.1f} us, {r.energy_pj_per_token:.3g} pJ per token"
+                 + (f", {r.area_mm2:.3g} mm^2" if np.isfinite(r.area_mm2) else "")
+                 + (f", perplexity {r.perplexity:.1f}" if np.isfinite(r.perplexity) else "") + ")"
+                 for r in front.itertuples()]
+        s = (f"- {g} (objectives: {sub['objectives'].iloc[0]}): {len(front)} of {len(sub)} designs are on the front: "
+             + "; ".join(items) + ".")
+        if sub["perf_per_mm2"].notna().any():
+            a = sub.loc[sub["perf_per_mm2"].idxmax()]
+            s += f" Most tokens/s per mm^2: {a['design']} ({a['perf_per_mm2']:,.0f})"
+            if sub["perf_per_watt"].notna().any():
+                w = sub.loc[sub["perf_per_watt"].idxmax()]
+                s += f"; most tokens/s per W: {w['design']} ({w['perf_per_watt']:.3g})"
+            s += "."
+        lines.append(s)
+    return "Pareto fronts (latency, energy per token and area; perplexity too where models are compared):\n\n" + "\n".join(lines)
+
+
+def _kinds_caption(kinds) -> str:
+    kinds = [k for k in dict.fromkeys(kinds) if isinstance(k, str)]
+    if not kinds:
+        return ""
+    return ("Speedups and energy reductions on this figure are vs " + "; ".join(
+        f"`{k}`: {_kind_words(k)}" for k in kinds) + ".")
+
+
+def _caption(name: str, t: pd.DataFrame) -> str:
+    """The line under a figure's title that says which baseline its ratios are against."""
+    if name == "ablation":
+        return ("Every reduction here (`*_vs_no_skip`) is vs the group's no-skip corner: "
+                + D.BASELINE_WORDS["no-skip"] + "." + (" The `dense design` row is the dense baseline's own run "
+                "(from the points run against it), shown for reference." if (t["design"] == D.DENSE_DESIGN).any() else "")
+                + " Against both baselines: the next figure.")
+    if name == "ablation_baselines":
+        return (_kinds_caption(t["baseline_kind"]) + " `source`: `baseline run` = the engine's figures of a point run "
+                "against that baseline; `no-skip corner` = the ratio to the group's own no-skip design (the no-skip "
+                "baseline's design) where no point was run against that baseline.")
+    if name in ("sparsity_grid", "realised_vs_ideal"):
+        return _kinds_caption(t["baseline_kind"])
+    if name == "formats":
+        cap = ("`energy_vs_csc` = the reference's (CSC with the widest indices) energy per token / this format's; "
+               "`csc_metadata_recovered` = (the reference's energy - this format's) / the reference's metadata "
+               "energy (`energy_pj.sram_metadata`: index, run, position and bitmap words and column pointers read "
+               "on chip).")
+        kinds = _kinds_caption(t["baseline_kind"].dropna())
+        if kinds:
+            cap += " `speedup_vs_baseline` / `energy_reduction_vs_baseline`: " + kinds[0].lower() + kinds[1:]
+        skipped = D.nm_not_run(t)
+        if not skipped.empty:
+            cap += (f" N:M is not run on the {len(skipped)} set(s) of weights pruned "
+                    + ", ".join(p or "(pruning not recorded)" for p in dict.fromkeys(skipped["pruning"]))
+                    + ": they are not N:M-structured.")
+        return cap
+    if name == "pareto":
+        return ("`on_front`: not dominated on the group's `objectives`. `tokens_per_s` = tokens / run time; "
+                "`power_w` = energy per token x tokens/s; `perf_per_mm2` = tokens/s per mm^2 of `area_mm2`; "
+                "`perf_per_watt` = tokens/s per W (tokens per joule).")
+    if name == "area_breakdown":
+        return ("`area_mm2` by component, from the energy table's area section (what each component counts: "
+                "docs/architecture.md, Area).")
+    return ""
+
+
 def _needs(name: str) -> str:
     return {
         "ablation": "all four of skip_weights x skip_activity on the same hardware and trace",
+        "ablation_baselines": "all four of skip_weights x skip_activity on the same hardware and trace",
         "sparsity_grid": "runs with baseline: true over at least 2 weight x 2 activity sparsities",
         "realised_vs_ideal": "runs with baseline: true and both skips on",
         "pe_load": "an axis workload.pruning with at least two patterns",
-        "pareto": "at least two designs with both skips on",
+        "pareto": "at least four designs on one trace varying more than the skip flags or the weight format",
         "latency": "latency figures in the results",
         "energy_breakdown": "energy figures in the results",
+        "area_breakdown": "area figures (area_mm2) in the results",
+        "formats": "a part whose axes vary weight_format (and only the format's parameters and the workload)",
+        **FAM.NEEDS,
     }.get(name, "")
 
 
