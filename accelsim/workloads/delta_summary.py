@@ -102,6 +102,8 @@ def match_theta(model, packed, ids, target: float, tol: float, hi: float = 1.0, 
 
 
 def _floats(text: str) -> list[float]:
+    if not text.strip():
+        return []  # only the --match searches
     try:
         vals = [float(v) for v in text.split(",")]
     except ValueError:
@@ -116,7 +118,8 @@ def main(argv=None) -> int:
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("models", nargs="+", help="exported GRU model files (.npz)")
     p.add_argument("--ptb", default=None)
-    p.add_argument("--thetas", default="0", help="delta thresholds to measure (theta_x = theta_h)")
+    p.add_argument("--thetas", default="", help="delta thresholds to measure on the whole split "
+                   "(theta_x = theta_h), comma-separated; default: none, only the --match searches")
     p.add_argument("--match", action="append", default=[], metavar="EGRU.npz",
                    help="also find the theta whose perplexity is within --match-tol of this EGRU "
                         "model's (repeatable)")

@@ -110,25 +110,26 @@ class GRULanguageModel(nn.Module):
 
 @torch.no_grad()
 def forward_delta(model: EGRUModel, ids: np.ndarray, theta_x: float, theta_h: float):
-    """Batch-1 delta-network forward over one stream, step by step, in torch (float32).
+    """Batch-1 delta-network forward over one stream, step by step, in torch (float64, as the
+    Numba inference: a delta network's transmissions are chaotic in the rounding).
 
     The reference the Numba delta inference is checked against. Returns (per layer: boolean
     fired-input (T x n_in) and fired-state (T x H) masks, per-step NLL (T - 1)).
     """
-    emb = torch.from_numpy(model.embedding)
+    emb = torch.from_numpy(model.embedding).double()
     L = len(model.layers)
-    Ws = [torch.from_numpy(l.W) for l in model.layers]
-    Rs = [torch.from_numpy(l.R) for l in model.layers]
+    Ws = [torch.from_numpy(l.W).double() for l in model.layers]
+    Rs = [torch.from_numpy(l.R).double() for l in model.layers]
     Hs = [l.hidden_size for l in model.layers]
-    mx = [torch.from_numpy(l.bias_x.copy()) for l in model.layers]
-    mh = [torch.from_numpy(l.bias_r.copy()) for l in model.layers]
-    xhat = [torch.zeros(l.input_size) for l in model.layers]
-    hhat = [torch.zeros(H) for H in Hs]
-    h = [torch.zeros(H) for H in Hs]
+    mx = [torch.from_numpy(l.bias_x).double() for l in model.layers]
+    mh = [torch.from_numpy(l.bias_r).double() for l in model.layers]
+    xhat = [torch.zeros(l.input_size, dtype=torch.float64) for l in model.layers]
+    hhat = [torch.zeros(H, dtype=torch.float64) for H in Hs]
+    h = [torch.zeros(H, dtype=torch.float64) for H in Hs]
     T = len(ids)
     xf = [np.zeros((T, l.input_size), bool) for l in model.layers]
     hf = [np.zeros((T, H), bool) for H in Hs]
-    top = np.zeros((T, Hs[-1]), np.float32)
+    top = np.zeros((T, Hs[-1]), np.float64)
     for t in range(T):
         x = emb[int(ids[t])]
         for l in range(L):
@@ -151,7 +152,7 @@ def forward_delta(model: EGRUModel, ids: np.ndarray, theta_x: float, theta_h: fl
             h[l] = z * h[l] + (1.0 - z) * g
             x = h[l]
         top[t] = x.numpy()
-    logits = torch.from_numpy(top[:-1]) @ emb.t() + torch.from_numpy(model.decoder_bias)
+    logits = torch.from_numpy(top[:-1]) @ emb.t() + torch.from_numpy(model.decoder_bias).double()
     nll = F.cross_entropy(logits, torch.from_numpy(np.asarray(ids[1:], np.int64)), reduction="none")
     return xf, hf, nll.numpy()
 
