@@ -96,8 +96,8 @@ def test_dry_run_names_unreachable_workloads_and_writes_nothing(tmp_path):
 def test_paper_spec_dry_run_without_ptb_says_so_at_once(tmp_path):
     code, out, err, seconds = accelsim("sweep", PAPER, "--dry-run", env={"ACCELSIM_PTB": None}, cwd=tmp_path)
     assert code == 2 and err.count("\n") == 1 and seconds < 20
-    assert "workloads ptb:egru-ptb-cb80, ptb:egru-ptb-w0" in err and "--ptb PATH or set ACCELSIM_PTB" in err
-    assert "93 design points" in out
+    assert "workloads ptb:egru-ptb-w0, ptb:egru-ptb-w50" in err and "--ptb PATH or set ACCELSIM_PTB" in err
+    assert "169 design points" in out
     assert list(tmp_path.iterdir()) == []  # nothing written, nothing generated
 
 
@@ -108,7 +108,7 @@ def test_paper_spec_dry_run_with_ptb_lists_every_point():
     code, out, err, _ = accelsim("sweep", PAPER, "--dry-run", "--ptb", ptb, "--out", "/nonexistent/runs/paper",
                                  env={"ACCELSIM_PTB": None})
     assert code == 0 and err == "", err
-    assert out.splitlines()[-1].startswith("sweep 'paper': 93 design points: ")
+    assert out.splitlines()[-1].startswith("sweep 'paper': 169 design points: ")
     assert "unreachable" not in out
 
 

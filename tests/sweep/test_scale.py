@@ -69,7 +69,7 @@ def test_points_are_made_one_at_a_time():
     from accelsim.sweep.spec import load_spec
 
     spec = load_spec(PAPER, check_points=False)
-    assert isinstance(spec.iter_points(), types.GeneratorType) and spec.n_points == 93
+    assert isinstance(spec.iter_points(), types.GeneratorType) and spec.n_points == 169
     assert [p.index for p in spec.iter_points()] == list(range(93))
 
 
@@ -105,19 +105,27 @@ def test_every_point_of_the_paper_sweep_fits_its_hardware():
         else:
             if ptb is None:
                 continue
-            k = w.egru["model"]
-            if k not in traces:
-                from accelsim.workloads.model_file import load_model
-                from accelsim.workloads.ptb import load_ptb
-                from accelsim.workloads.trace_export import make_trace
+            from accelsim.workloads.model_file import load_model
+            from accelsim.workloads.ptb import load_ptb
+            from accelsim.workloads.trace_export import make_delta_trace, make_trace
 
-                ids = load_ptb(ptb).split(w.egru["split"])
-                traces[k], _ = make_trace(load_model(k), ids, {"dataset": "ptb"}, start=0, tokens=2)
+            if w.egru is not None:
+                k = w.egru["model"]
+                if k not in traces:
+                    ids = load_ptb(ptb).split(w.egru["split"])
+                    traces[k], _ = make_trace(load_model(k), ids, {"dataset": "ptb"}, start=0, tokens=2)
+            else:
+                k = (w.delta["model"], w.delta["theta_x"], w.delta["theta_h"])
+                if k not in traces:
+                    ids = load_ptb(ptb).split(w.delta["split"])
+                    traces[k], _ = make_delta_trace(load_model(k[0]), ids, {"dataset": "ptb"}, k[1], k[2],
+                                                    start=0, tokens=2)
         table = resolve_energy_table(p.arch, p.config_source)
         try:
-            simulate(p.arch, traces[k], table, tokens=1, baseline=p.baseline, config_source=p.config_source)
+            simulate(p.arch, traces[k], table, tokens=1, baseline=p.baseline,
+                     baseline_kind=p.baseline_kind, config_source=p.config_source)
         except Exception as e:  # noqa: BLE001 - collected and shown together
             failures.append(f"{p.index} {p.part} {p.label()}: {e}")
         checked += 1
     assert not failures, "\n".join(failures)
-    assert checked >= 57  # every point but, without PTB, the 36 of the ptb-models part
+    assert checked >= 77  # every point but, without PTB, the 92 of the PTB models' parts
