@@ -438,7 +438,7 @@ def _markdown(rep: Report, sweeps: list[dict], command: str | None) -> str:
     if not T["pareto"].empty:
         summary.append(_pareto_text(T["pareto"]))
     if not T["families_matched"].empty:
-        summary.append(FAM.families_text(T["families_matched"]))
+        summary.append(FAM.families_text(T["families_matched"], T["families"]))
     why = _why_text(T["stalls"], T["pe_load"], T["energy_breakdown"], T["sparsity_grid"], T["realised_vs_ideal"],
                     T["area_breakdown"])
     if why:

@@ -106,10 +106,48 @@ def _x(v: float) -> str:
     return f"{v:.2f}x"
 
 
-def families_text(m: pd.DataFrame) -> str:
-    """The answer to "which one is cheaper on my chip?", with the numbers and where it flips."""
+def crossovers(f: pd.DataFrame) -> pd.DataFrame:
+    """Per part, chip and weight sparsity: the EGRU point and the most accurate DeltaGRU point
+    (lowest perplexity over every threshold swept) that is at least as cheap in energy per token,
+    if any: where the answer to "which one is cheaper?" flips, and at what perplexity."""
+    rows = []
+    for (part, arch, ws), g in f.groupby(["part", "arch", "weight_sparsity"], sort=False):
+        eg, dl = g[g["family"] == "EGRU"], g[g["family"] == "DeltaGRU"]
+        if eg.empty or dl.empty:
+            continue
+        e = eg.iloc[0]
+        cheaper = dl[dl["energy_pj_per_token"] <= e["energy_pj_per_token"]]
+        best = cheaper.loc[cheaper["perplexity"].idxmin()] if not cheaper.empty else None
+        rows.append({"part": part, "arch": arch, "weight_sparsity": ws,
+                     "egru_perplexity": e["perplexity"],
+                     "egru_energy_pj_per_token": e["energy_pj_per_token"],
+                     "theta": None if best is None else best["theta"],
+                     "delta_perplexity": None if best is None else best["perplexity"],
+                     "delta_energy_pj_per_token": None if best is None else best["energy_pj_per_token"],
+                     "max_theta": dl["theta"].max(), "max_theta_perplexity": dl.loc[dl["theta"].idxmax(), "perplexity"],
+                     "max_theta_energy_pj_per_token": dl.loc[dl["theta"].idxmax(), "energy_pj_per_token"]})
+    return pd.DataFrame(rows)
+
+
+def _flip_text(c: pd.DataFrame) -> str:
+    parts = []
+    for r in c.itertuples():
+        if r.theta is None or not np.isfinite(r.theta):
+            parts.append(f"{r.weight_sparsity:.0%}: never in the sweep (at theta {r.max_theta:g}, perplexity "
+                         f"{r.max_theta_perplexity:.1f}, still {r.max_theta_energy_pj_per_token / r.egru_energy_pj_per_token:.2f}x "
+                         "the EGRU's energy)")
+        else:
+            parts.append(f"{r.weight_sparsity:.0%}: from theta {r.theta:g} on, at perplexity {r.delta_perplexity:.1f} "
+                         f"({r.delta_perplexity / r.egru_perplexity - 1:+.0%} over the EGRU's {r.egru_perplexity:.1f})")
+    return "; ".join(parts)
+
+
+def families_text(m: pd.DataFrame, f: pd.DataFrame | None = None) -> str:
+    """The answer to "which one is cheaper on my chip?", with the numbers and where it flips
+    (``f``: the every-point table, for the thresholds beyond the matched one)."""
     if m.empty:
         return ""
+    cross = crossovers(f) if f is not None and not f.empty else pd.DataFrame()
     lines = []
     mm = m[m["matched"]]
     if mm.empty:
@@ -136,6 +174,11 @@ def families_text(m: pd.DataFrame) -> str:
                        + " and the DeltaGRU at "
                        + ", ".join(f"{w:.0%}" for w in delta_wins["weight_sparsity"]))
         lines.append(f"- **{arch}** ({part}): {verdict}. {cases}.")
+        if not cross.empty:
+            c = cross[(cross["part"] == part) & (cross["arch"] == arch)].sort_values("weight_sparsity")
+            if not c.empty:
+                lines.append(f"  The DeltaGRU becomes as cheap as the EGRU on {arch}, at weight sparsity "
+                             + _flip_text(c) + ".")
     unmatched = m[~m["matched"]]
     if not unmatched.empty:
         lines.append("- Not matched (no DeltaGRU threshold within "

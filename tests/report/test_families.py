@@ -67,3 +67,15 @@ def test_figures_render(tmp_path):
     df = _frame()
     assert F.families_figure(F.families(df), tmp_path)[0].stat().st_size > 1000
     assert F.matched_figure(F.families_matched(df), tmp_path)[0].stat().st_size > 1000
+
+
+def test_crossover_is_the_most_accurate_delta_point_at_least_as_cheap():
+    f = F.families(_frame())
+    c = F.crossovers(f).set_index(["arch", "weight_sparsity"])
+    # arch a, 0 %: EGRU 2.0e6 pJ; DeltaGRU 1.5e6 at theta 0.1 (141) and 1.0e6 at 0.2 (160): 0.1 wins
+    assert c.loc[("a", 0.0), "theta"] == 0.1 and c.loc[("a", 0.0), "delta_perplexity"] == 141.0
+    # arch a, 80 %: the only DeltaGRU (1.6e6) is dearer than the EGRU (1.0e6): no crossover
+    assert pd.isna(c.loc[("a", 0.8), "theta"])
+    text = F.families_text(F.families_matched(_frame()), f)
+    assert "0%: from theta 0.1 on, at perplexity 141.0 (+1% over the EGRU's 140.0)" in text
+    assert "80%: never in the sweep (at theta 0.05, perplexity 169.0, still 1.60x the EGRU's energy)" in text
