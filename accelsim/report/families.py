@@ -174,6 +174,19 @@ def families_text(m: pd.DataFrame, f: pd.DataFrame | None = None) -> str:
                        + " and the DeltaGRU at "
                        + ", ".join(f"{w:.0%}" for w in delta_wins["weight_sparsity"]))
         lines.append(f"- **{arch}** ({part}): {verdict}. {cases}.")
+        if f is not None and not f.empty:
+            g2 = f[(f["part"] == part) & (f["arch"] == arch)]
+            eg = g2[g2["family"] == "EGRU"].sort_values("perplexity")
+            dl = g2[g2["family"] == "DeltaGRU"].sort_values("perplexity")
+            if not eg.empty and not dl.empty and dl.iloc[0]["perplexity"] < eg.iloc[0]["perplexity"]:
+                e0, d0 = eg.iloc[0], dl.iloc[0]
+                better = dl[dl["perplexity"] < e0["perplexity"]]
+                lines.append(f"  Below the EGRU's best perplexity ({e0['perplexity']:.1f}, {e0['model']}) only the "
+                             f"DeltaGRU reaches: down to {d0['perplexity']:.1f} ({d0['model']}, theta {d0['theta']:g}) at "
+                             f"{d0['energy_pj_per_token'] / 1e6:.3g} uJ per token; its cheapest point below "
+                             f"{e0['perplexity']:.1f} costs {better['energy_pj_per_token'].min() / 1e6:.3g} uJ per "
+                             f"token, {better['energy_pj_per_token'].min() / e0['energy_pj_per_token']:.2f}x the "
+                             "EGRU's best.")
         if not cross.empty:
             c = cross[(cross["part"] == part) & (cross["arch"] == arch)].sort_values("weight_sparsity")
             if not c.empty:

@@ -79,3 +79,12 @@ def test_crossover_is_the_most_accurate_delta_point_at_least_as_cheap():
     text = F.families_text(F.families_matched(_frame()), f)
     assert "0%: from theta 0.1 on, at perplexity 141.0 (+1% over the EGRU's 140.0)" in text
     assert "80%: never in the sweep (at theta 0.05, perplexity 169.0, still 1.60x the EGRU's energy)" in text
+
+
+def test_below_the_egrus_best_perplexity_only_the_delta_network_is_there():
+    df = _frame()
+    text = F.families_text(F.families_matched(df), F.families(df))
+    # arch a: EGRU best 140.0 (e-w0); DeltaGRU 130.0 (theta 0) at 3.5e6 pJ, the only point below
+    assert ("Below the EGRU's best perplexity (140.0, e-w0) only the DeltaGRU reaches: down to 130.0 "
+            "(d-w0, theta 0) at 3.5 uJ per token; its cheapest point below 140.0 costs 3.5 uJ per token, "
+            "1.75x the EGRU's best.") in text
