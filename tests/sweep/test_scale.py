@@ -70,7 +70,7 @@ def test_points_are_made_one_at_a_time():
 
     spec = load_spec(PAPER, check_points=False)
     assert isinstance(spec.iter_points(), types.GeneratorType) and spec.n_points == 169
-    assert [p.index for p in spec.iter_points()] == list(range(93))
+    assert [p.index for p in spec.iter_points()] == list(range(169))
 
 
 @pytest.mark.slow
