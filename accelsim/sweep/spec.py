@@ -1133,7 +1133,9 @@ class SweepSpec:
             return
         by_why: dict[str, list[str]] = {}
         for name, why in problems:
-            by_why.setdefault(why, []).append(name)
+            names = by_why.setdefault(why, [])
+            if name not in names:  # a workload used by several parts is named once
+                names.append(name)
         text = "; ".join(f"workload{'s' if len(names) > 1 else ''} {', '.join(names)}: {why}"
                          for why, names in by_why.items())
         raise InputError(f"{self.path}: {text}")

@@ -97,6 +97,7 @@ def test_paper_spec_dry_run_without_ptb_says_so_at_once(tmp_path):
     code, out, err, seconds = accelsim("sweep", PAPER, "--dry-run", env={"ACCELSIM_PTB": None}, cwd=tmp_path)
     assert code == 2 and err.count("\n") == 1 and seconds < 20
     assert "workloads ptb:egru-ptb-w0, ptb:egru-ptb-w50" in err and "--ptb PATH or set ACCELSIM_PTB" in err
+    assert err.count("ptb:egru-ptb-w0,") == 1  # used by two parts, named once
     assert "169 design points" in out
     assert list(tmp_path.iterdir()) == []  # nothing written, nothing generated
 
