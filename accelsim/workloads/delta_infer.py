@@ -27,7 +27,7 @@ import numpy as np
 from numba import njit
 
 from accelsim.errors import InputError
-from accelsim.workloads.infer import Packed, _sigmoid, pack
+from accelsim.workloads.infer import Packed, _sigmoid, chunks_to_csr, pack
 from accelsim.workloads.model_file import EGRUModel
 
 
@@ -49,6 +49,28 @@ def _project(acc, G, n, idx, val, use_csc, po, no, csc_ptr, csc_row, csc_val, de
             row = base + j * G
             for k in range(G):
                 acc[k] += v * dense[row + k]
+
+
+@njit(cache=True)
+def _send(v, vo, hat, ho, n_units, theta, idx, val):
+    """The units j < n_units with |v[vo + j] - hat[ho + j]| >= theta: their ids and deltas go to
+    idx / val, and hat takes their new value. Returns how many."""
+    n = 0
+    for j in range(n_units):
+        d = v[vo + j] - hat[ho + j]
+        if abs(d) >= theta:
+            idx[n] = j
+            val[n] = d
+            hat[ho + j] = v[vo + j]
+            n += 1
+    return n
+
+
+@njit(cache=True)
+def _record(out_idx, out_val, off, idx, val, n):
+    for e in range(n):
+        out_idx[off + e] = idx[e]
+        out_val[off + e] = val[e]
 
 
 @njit(cache=True)
@@ -93,44 +115,24 @@ def delta_run_kernel(tokens, emb, n_in, hidden, wt, wt_off, rt, rt_off, g_off, h
             xo = x_off[l]
             ni = n_in[l]
             # input deltas
-            n = 0
-            for j in range(ni):
-                d = x[j] - xhat[xo + j]
-                if abs(d) >= theta_x:
-                    fidx[n] = j
-                    fval[n] = d
-                    xhat[xo + j] = x[j]
-                    n += 1
+            n = _send(x, 0, xhat, xo, ni, theta_x, fidx, fval)
             x_count[t, l] = n
             _project(acc, G, n, fidx, fval, use_csc[l], ptr_off[l], nz_off[l], csc_ptr, csc_row,
                      csc_val, wt, wt_off[l])
             for k in range(G):
                 mx[go + k] += acc[k]
             if record:
-                off = T * x_off[l] + xfill[l]
-                for e in range(n):
-                    x_idx[off + e] = fidx[e]
-                    x_val[off + e] = fval[e]
+                _record(x_idx, x_val, T * x_off[l] + xfill[l], fidx, fval, n)
                 xfill[l] += n
             # recurrent deltas (the state of the previous step)
-            m = 0
-            for j in range(H):
-                d = h[ho + j] - hhat[ho + j]
-                if abs(d) >= theta_h:
-                    hidx[m] = j
-                    hval[m] = d
-                    hhat[ho + j] = h[ho + j]
-                    m += 1
+            m = _send(h, ho, hhat, ho, H, theta_h, hidx, hval)
             h_count[t, l] = m
             _project(acc, G, m, hidx, hval, use_csc[l], ptr_off[l] + ni, nz_off[l], csc_ptr,
                      csc_row, csc_val, rt, rt_off[l])
             for k in range(G):
                 mh[go + k] += acc[k]
             if record:
-                off = T * h_off[l] + hfill[l]
-                for e in range(m):
-                    h_idx[off + e] = hidx[e]
-                    h_val[off + e] = hval[e]
+                _record(h_idx, h_val, T * h_off[l] + hfill[l], hidx, hval, m)
                 hfill[l] += m
             # gates and state update; the new state is the next layer's input
             for u in range(H):
@@ -233,16 +235,6 @@ def run_delta(model: EGRUModel, ids: np.ndarray, theta_x: float, theta_h: float,
     x_counts = np.concatenate(xc) if xc else np.zeros((0, L), np.int64)
     h_counts = np.concatenate(hc) if hc else np.zeros((0, L), np.int64)
 
-    def csr(counts, parts):
-        out = []
-        for l in range(L):
-            indptr = np.zeros(T + 1, np.int64)
-            np.cumsum(counts[:, l], out=indptr[1:])
-            idx = np.concatenate([p[0] for p in parts[l]]) if parts[l] else np.zeros(0, np.int64)
-            val = np.concatenate([p[1] for p in parts[l]]) if parts[l] else np.zeros(0, np.float64)
-            out.append((indptr, idx, val))
-        return out
-
     return DeltaResult(T, nll_sum, preds, x_counts, h_counts,
-                       csr(x_counts, xs) if record_events else None,
-                       csr(h_counts, hs) if record_events else None, time.perf_counter() - t0)
+                       chunks_to_csr(x_counts, xs, np.int64, np.float64) if record_events else None,
+                       chunks_to_csr(h_counts, hs, np.int64, np.float64) if record_events else None, time.perf_counter() - t0)

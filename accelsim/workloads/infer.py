@@ -226,6 +226,20 @@ def egru_run_kernel(tokens, targets, n_in, hidden, wt, wt_off, rt, rt_off, bx, b
             nll_out[t] = m + math.log(s) - logits[targets[t]]
 
 
+def chunks_to_csr(counts: np.ndarray, parts: list[list[tuple[np.ndarray, np.ndarray]]],
+                  idx_dtype, val_dtype) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Per layer l, (indptr, indices, values) from the per-step counts ``counts[:, l]`` (T x L)
+    and the chunks' (indices, values) pieces ``parts[l]``, in order."""
+    out = []
+    for l in range(counts.shape[1]):
+        indptr = np.zeros(counts.shape[0] + 1, np.int64)
+        np.cumsum(counts[:, l], out=indptr[1:])
+        idx = np.concatenate([p[0] for p in parts[l]]) if parts[l] else np.zeros(0, idx_dtype)
+        val = np.concatenate([p[1] for p in parts[l]]) if parts[l] else np.zeros(0, val_dtype)
+        out.append((indptr, idx, val))
+    return out
+
+
 @dataclass
 class InferenceResult:
     tokens: int
@@ -301,13 +315,5 @@ def run_inference(model: EGRUModel, ids: np.ndarray, start: int = 0, tokens: int
                 tot = int(cnt[:, l].sum())
                 per_layer[l].append((ev_idx[s:s + tot].copy(), ev_val[s:s + tot].copy()))
     event_counts = np.concatenate(counts) if counts else np.zeros((0, L), np.int64)
-    events = None
-    if record_events:
-        events = []
-        for l in range(L):
-            indptr = np.zeros(T + 1, np.int64)
-            np.cumsum(event_counts[:, l], out=indptr[1:])
-            idx = np.concatenate([p[0] for p in per_layer[l]]) if per_layer[l] else np.zeros(0, np.int32)
-            val = np.concatenate([p[1] for p in per_layer[l]]) if per_layer[l] else np.zeros(0, np.float32)
-            events.append((indptr, idx, val))
+    events = chunks_to_csr(event_counts, per_layer, np.int32, np.float32) if record_events else None
     return InferenceResult(T, nll_sum, preds, event_counts, events, time.perf_counter() - t0)
