@@ -60,6 +60,10 @@ class ClusterWork:
     macs_dense: int
     stored_bytes: int
     phase_names: tuple[str, ...] = ("x", "r")   # per phase, as in the per-step output
+    # the units the encoder emits at step t: emit_units[emit_ptr[t]:emit_ptr[t+1]] (None: every
+    # unit, activity skipping off); decoder: None
+    emit_ptr: np.ndarray | None = None
+    emit_units: np.ndarray | None = None
 
 
 # Pseudo-columns appended to a layer's column table by the delta-design mechanisms:
@@ -130,6 +134,39 @@ def check_staging(config: ArchConfig, trace: Trace) -> None:
             f"bursts); set it to at least {need}, or null for an unbounded buffer")
 
 
+def check_streaming(config: ArchConfig, trace: Trace) -> None:
+    """Streaming events need a consumer that can start on a producer's first events: refused,
+    in one line, where the design has none."""
+    if not config.event_queue.streaming:
+        return
+    why = None
+    if config.mapping != "spatial":
+        why = ("needs mapping: spatial (in temporal mapping one cluster runs each layer-step "
+               "whole, so no layer can start on another's first events)")
+    elif config.update_unit.timing != "pipelined":
+        why = "needs update_unit.timing: pipelined (grouped timing does not say when each event leaves)"
+    elif _delta_design(config):
+        why = ("does not combine with event_scan.enabled, bias_column or phases: single (their "
+               "input phase scans a vector instead of popping the queue's events)")
+    elif shared_channel(config):
+        why = "does not combine with dram.arbitration: burst; use dram.arbitration: phase"
+    elif config.skip_activity:
+        T = trace.steps
+        for i in range(1, len(trace.layers)):
+            x = trace.layers[i].x_events
+            if x is None:
+                continue
+            below = trace.layers[i - 1].events
+            n = int(below.indptr[T])
+            if not (np.array_equal(x.indptr[:T + 1], below.indptr[:T + 1])
+                    and np.array_equal(x.indices[:n], below.indices[:n])):
+                why = (f"needs each layer to read the events of the layer below: layer {i} of "
+                       f"{trace.path or 'the trace'} reads its own x_events")
+                break
+    if why:
+        raise InputError(f"event_queue.streaming: true {why}")
+
+
 def _phase(config: ArchConfig, tables: ColumnTables, step_ptr, step_units, col_offset: int,
            dense_cols: int, mech: _Mechanisms | None = None) -> PhaseWork:
     c = config
@@ -146,7 +183,7 @@ def _phase(config: ArchConfig, tables: ColumnTables, step_ptr, step_units, col_o
         int(mech.restart_bubble_cycles), bool(mech.cut_through), int(mech.staging_bytes),
         int(mech.max_outstanding))
     # keep the inputs as given (views of the trace's arrays, not the kernel's int64 copies)
-    keep = shared_channel(config)
+    keep = shared_channel(config) or config.event_queue.streaming
     return PhaseWork(dur, hold, stats, pe, banks, step_ptr, step_units, int(col_offset), int(dense_cols),
                      tables if keep else None, mech if keep else None)
 
@@ -187,7 +224,8 @@ def estimate_run_bytes(config: ArchConfig, trace: Trace, tokens: int) -> int:
     count as nonzeros), the per-entry step lists of the delta-design path, the per-step arrays
     every layer keeps (cycles, DRAM holds, update cycles, events out), and the PE-array scratch
     (P x FIFO depth slots); with burst arbitration every cluster's tables stay for the run, with
-    the shared channel's copies and scratch. An upper estimate: Python overheads and the SimPy
+    the shared channel's copies and scratch; with streaming events, each queued event's push and
+    pop cycles. An upper estimate: Python overheads and the SimPy
     processes (a few per cluster) are small beside these."""
     P, B, F = config.pe.count, config.weight_sram.banks, config.pe.fifo_depth
     T = int(tokens)
@@ -228,6 +266,10 @@ def estimate_run_bytes(config: ArchConfig, trace: Trace, tokens: int) -> int:
         kept += T * 2 * word
         if shared:
             kept += (2 * dec.shape[1] * (P + B + 5) + dec.shape[1] * (2 * P + 3) + P * (F + 4) + B) * word
+    if config.event_queue.streaming:   # each queued event's push and pop cycles
+        fed = trace.layers if config.include_decoder else trace.layers[:-1]
+        for l in fed:
+            kept += 2 * word * (T * l.hidden_size if dense else _steps_entries(l.events, T))
     scratch = (P * (F + 4) + B) * word
     schedule = T * 2 * word
     return kept + peak_layer + scratch + schedule
@@ -403,6 +445,7 @@ def prepare(config: ArchConfig, trace: Trace) -> list[ClusterWork]:
     T = trace.steps
     dense_act = not config.skip_activity
     check_staging(config, trace)
+    check_streaming(config, trace)
     work: list[ClusterWork] = []
     for i, layer in enumerate(trace.layers):
         H = layer.hidden_size
@@ -411,7 +454,8 @@ def prepare(config: ArchConfig, trace: Trace) -> list[ClusterWork]:
         u = _update_cycles(config, layer, dense_act)
         emitted = np.full(T, H, np.int64) if dense_act else ev.counts()
         work.append(ClusterWork(f"layer{i}", H, phases, u, emitted, int(ev.indptr[-1]),
-                                layer_macs_dense(trace.layers[i], T), stored, names))
+                                layer_macs_dense(trace.layers[i], T), stored, names,
+                                None if dense_act else ev.indptr, None if dense_act else ev.indices))
     if config.include_decoder:
         dec = trace.decoder_weight
         tables = column_tables(config, dec, f"{trace.path or 'trace'}: decoder")

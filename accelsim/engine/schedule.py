@@ -25,7 +25,16 @@ recurrent and update phases back to back) at a time; of the layer-steps that are
 deepest layer goes first, so a token flows through all layers before the next one starts. The
 decoder (``include_decoder``) is one more stage fed by the last layer's events.
 
-One SimPy event per (layer, step, phase); costs inside a phase come precomputed from the units.
+Streaming events (``event_queue.streaming``, spatial mapping): the queue to the next layer (or
+the decoder) is a :class:`_StreamQueue`. The encoder pushes each event when it emits it, into a
+slot of its own (a full queue holds the encoder, ``queue_full``); the consumer's input phase
+starts the cycle after the step's first event was pushed and its dispatcher pops each event from
+the cycle after its push; the phase does not end before the encoder's step does. The units
+compute the events' pushes and pops together when the input phase starts (the pushes still
+unknown then depend on that phase's pops once the step overflows the queue).
+
+One SimPy event per (layer, step, phase); costs inside a phase come precomputed from the units
+(a streaming input phase: computed by the units when it starts).
 """
 
 from __future__ import annotations
@@ -38,6 +47,8 @@ import simpy
 from accelsim.config.schema import ArchConfig
 from accelsim.engine.arbiter import ArbitratedResource, BurstChannel
 from accelsim.engine.prepare import ClusterWork, shared_channel
+from accelsim.units import pe_array
+from accelsim.units.update_unit import UNKNOWN_SLOT, encoder_pushes, unit_results
 
 STALL_CAUSES = ("dependency", "dram_contention", "queue_full", "cluster_wait")
 
@@ -95,6 +106,137 @@ class _RecurrentQueue:
         self.level -= min(int(n), self.depth)
 
 
+_FREE_SLOT = -(2 ** 61)   # a slot that was never used: free since ever
+
+
+class _StreamQueue:
+    """Streaming events between a producer's encoder and a consumer's dispatcher, event by
+    event. Events are numbered in queue order (step by step, unit order); ``push[g]`` and
+    ``pop[g]`` are the cycles event ``g`` enters and leaves (-1: not known yet). Event ``g``
+    takes the slot event ``g - depth`` left: it is pushed after that event was popped.
+
+    The producer announces each step on ``steps`` (when its first push is known, or at its end
+    when it has no events); the pushes it cannot know yet (their slot's event was not popped
+    as far as is known) wait for :meth:`wait`, which fires whenever pops become known."""
+
+    def __init__(self, env, config: ArchConfig, producer: ClusterWork, consumer: ClusterWork,
+                 cluster: int, tokens: int):
+        self.env, self.depth = env, config.event_queue.depth
+        u = config.update_unit
+        self.lanes, self.latency, self.rate = u.lanes, u.latency_cycles, u.encoder_events_per_cycle
+        self.lanes_cycles = -(-producer.hidden_size // u.lanes) + u.latency_cycles
+        self.producer, self.phase, self.cluster = producer, consumer.phases[0], cluster
+        counts = producer.emitted[:tokens].astype(np.int64)
+        self.lo = np.zeros(tokens + 1, np.int64)
+        np.cumsum(counts, out=self.lo[1:])
+        total = int(self.lo[-1])
+        self.push = np.full(total, -1, np.int64)
+        self.pop = np.full(total, -1, np.int64)
+        self.popped = 0                       # pops known for the events before this one
+        self.steps = simpy.Store(env)
+        self._woken = env.event()
+        self.u0 = np.zeros(tokens, np.int64)
+        self.results: dict[int, np.ndarray] = {}   # step -> each event's unit result (absolute)
+        self.known = np.zeros(tokens, np.int64)   # pushes known of each step
+        self.peak = 0
+        self.arrive_wait = 0
+        P, B = config.pe.count, config.weight_sram.banks
+        self.stats = np.zeros(pe_array.N_STATS, np.int64)
+        self.pe_total = np.zeros(P, np.int64)
+        self.bank_total = np.zeros(B, np.int64)
+        d = config.dram
+        streamed = config.weight_storage == "dram"
+        self.args = (config.dispatcher.events_per_cycle, config.dispatcher.pointer_read_cycles,
+                     config.weight_sram.read_latency_cycles, config.pe.fifo_depth,
+                     config.pe.mac_lanes, config.pe.mac_latency_cycles, d.latency_cycles)
+        self.dram_args = (streamed and d.issue == "on_dispatch", d.restart_bubble_cycles,
+                          streamed and d.delivery == "cut_through",
+                          (d.staging_buffer_bytes or 0) if streamed else 0,
+                          (d.max_outstanding or 0) if streamed else 0)
+
+    def count(self, t: int) -> int:
+        return int(self.lo[t + 1] - self.lo[t])
+
+    def wait(self) -> simpy.Event:
+        return self._woken
+
+    def begin(self, t: int) -> None:
+        """The producer's update phase of step ``t`` starts now."""
+        self.u0[t] = self.env.now
+        w = self.producer
+        if w.emit_ptr is None:
+            units = np.arange(w.hidden_size, dtype=np.int64)
+        else:
+            units = w.emit_units[int(w.emit_ptr[t]):int(w.emit_ptr[t + 1])]
+        self.results[t] = self.env.now + unit_results(units, self.lanes, self.latency)
+
+    def advance(self, t: int) -> bool:
+        """Extend step ``t``'s pushes as far as the known pops allow; all known?"""
+        lo, hi = int(self.lo[t]), int(self.lo[t + 1])
+        k = int(self.known[t])
+        if k == hi - lo:
+            return True
+        g = np.arange(lo, hi, dtype=np.int64) - self.depth
+        slot = np.full(hi - lo, UNKNOWN_SLOT, np.int64)
+        slot[g < 0] = _FREE_SLOT
+        ok = (g >= 0) & (g < min(lo, self.popped))
+        slot[ok] = self.pop[g[ok]] + 1
+        self.known[t] = encoder_pushes(self.push[lo:hi], k, self.rate, self.results[t], slot)
+        return self.known[t] == hi - lo
+
+    def step_end(self, t: int) -> int:
+        """The cycle the encoder's step ``t`` ends (all its pushes known)."""
+        end = int(self.u0[t]) + self.lanes_cycles
+        if self.count(t):
+            end = max(end, int(self.push[self.lo[t + 1] - 1]) + 1)
+        return end
+
+    def streams_dram(self, t: int) -> bool:
+        """Does the consumer's input phase of step ``t`` stream a column from DRAM?"""
+        tab = self.phase.tables
+        return bool(tab.dram_cycles[self.phase.columns(t)].any())
+
+    def consume(self, t: int) -> tuple[int, int]:
+        """The consumer's input phase of step ``t`` starts now: the units give its duration and
+        channel hold, every push and pop of the step; the producer is woken."""
+        S = self.env.now
+        lo, hi = int(self.lo[t]), int(self.lo[t + 1])
+        n = hi - lo
+        self.advance(t)   # every earlier step was popped: the first min(n, depth) are known
+        assert self.known[t] >= min(n, self.depth)
+        push = self.push[lo:hi] - S
+        pops = np.zeros(n, np.int64)
+        tab, ph = self.phase.tables, self.phase
+        end, hold, waited = pe_array.stream_phase(
+            ph.columns(t), tab.bank_words, tab.pe_work, tab.weight_read_bits,
+            tab.metadata_read_bits, tab.dram_bytes, tab.dram_cycles, tab.conflict_cycles,
+            *self.args, self.stats, self.pe_total, self.bank_total, *self.dram_args,
+            push, int(self.known[t]), self.results[t] - S, self.rate, self.depth,
+            int(self.u0[t]) + self.lanes_cycles - S, pops)
+        self.push[lo:hi] = push + S
+        self.pop[lo:hi] = pops + S
+        self.known[t] = n
+        self.popped = hi
+        self.arrive_wait += int(waited)
+        ph.cycles[t] = end
+        ph.dram_hold[t] = hold
+        del self.results[t]
+        woken, self._woken = self._woken, self.env.event()
+        woken.succeed()
+        return int(end), int(hold)
+
+    def finish(self, tokens: int) -> None:
+        """After the run: the peak occupancy, and the input phase's timing figures (its action
+        counts do not depend on time and stay)."""
+        total = int(self.lo[tokens])
+        p, a = self.push[:total], self.pop[:total]
+        if total:
+            held = np.searchsorted(p, p, "right") - np.searchsorted(a, p, "left")
+            self.peak = int(held.max())
+        for s in (pe_array.S_FIFO_FULL, pe_array.S_DRAM_DATA, pe_array.S_BUSY):
+            self.phase.stats[s] = self.stats[s]
+
+
 def run_schedule(config: ArchConfig, work: list[ClusterWork], tokens: int, progress=None,
                  record_steps: bool = False) -> Timeline:
     """Run the SimPy processes of ``config.mapping`` over the precomputed work. With
@@ -106,7 +248,11 @@ def run_schedule(config: ArchConfig, work: list[ClusterWork], tokens: int, progr
     n_layers = sum(1 for w in work if w.update_cycles is not None)
     has_decoder = len(work) > n_layers
     depth = config.event_queue.depth
-    inq = [None] + [_Queue(env, depth) for _ in range(len(work) - 1)]   # input queue of cluster i
+    if config.event_queue.streaming and config.mapping == "spatial":
+        inq = [None] + [_StreamQueue(env, config, work[i - 1], work[i], i, tokens)
+                        for i in range(1, len(work))]
+    else:
+        inq = [None] + [_Queue(env, depth) for _ in range(len(work) - 1)]   # input queue of cluster i
     recq = [_RecurrentQueue(env, depth) for _ in range(n_layers)]
     stalls = [dict.fromkeys(STALL_CAUSES, 0) for _ in work]
     t_start = np.zeros(tokens, np.int64)
@@ -121,6 +267,10 @@ def run_schedule(config: ArchConfig, work: list[ClusterWork], tokens: int, progr
     if channel is not None:   # burst arbitration: waits for other clusters' grants
         for i in range(len(work)):
             stalls[i]["dram_contention"] += channel.contention(i)
+    for i, q in enumerate(inq):
+        if isinstance(q, _StreamQueue):
+            q.finish(tokens)
+            stalls[i]["dependency"] += q.arrive_wait
     return Timeline(int(env.now), t_start, t_end, stalls,
                     [0 if q is None else q.peak for q in inq],
                     [q.peak for q in recq] + ([0] if has_decoder else []), pushes, steps)
@@ -139,9 +289,10 @@ def _start_spatial(env, config, work, inq, recq, stalls, t_start, t_end, pushes,
         env.process(_spatial_pe(env, i, w, inq[i], recq[i] if i < n_layers else None, acc,
                                 dram, stalls[i], t_start, t_end, tokens, progress, steps, startup))
         if w.update_cycles is not None:
-            env.process(_spatial_update(env, i, w, acc, inq[i + 1] if i < last else None,
-                                        recq[i], stalls[i], t_end, i == last, pushes, tokens,
-                                        progress, steps))
+            outq = inq[i + 1] if i < last else None
+            update = _stream_update if isinstance(outq, _StreamQueue) else _spatial_update
+            env.process(update(env, i, w, acc, outq, recq[i], stalls[i], t_end, i == last, pushes,
+                               tokens, progress, steps))
     return dram if isinstance(dram, BurstChannel) else None
 
 
@@ -211,18 +362,28 @@ def _spatial_pe(env, i, w: ClusterWork, inq, recq, acc, dram, stalls, t_start, t
     decoder = w.update_cycles is None
     single = not decoder and len(lists) == 1     # one stream per layer-step: waits for t-1 too
     free = env.now
+    streaming = isinstance(inq, _StreamQueue)
     for t in range(tokens):
         n_in = 0
-        if inq is not None:
+        if streaming:
+            yield inq.steps.get()
+            if inq.count(t):   # from the cycle after its first event was pushed
+                first = int(inq.push[inq.lo[t]]) + 1
+                if first > env.now:
+                    yield env.timeout(first - env.now)
+        elif inq is not None:
             n_in = yield inq.batches.get()
         stalls["dependency"] += env.now - free
         n_rec = 0
         if single:
             n_rec = yield from _recurrent_batch(env, recq, t, stalls)
-        start = yield from _run_phase(env, lists[0], t, i, w.phase_names[0], dram, stalls, steps)
+        if streaming:
+            start = yield from _stream_phase(env, inq, t, i, w.phase_names[0], dram, stalls, steps)
+        else:
+            start = yield from _run_phase(env, lists[0], t, i, w.phase_names[0], dram, stalls, steps)
         if i == 0:
             t_start[t] = start
-        if inq is not None:
+        if inq is not None and not streaming:
             yield from inq.free(n_in)
         if decoder:  # its phase completes the token
             free = t_end[t] = env.now
@@ -235,6 +396,64 @@ def _spatial_pe(env, i, w: ClusterWork, inq, recq, acc, dram, stalls, t_start, t
         recq.free(n_rec)
         free = env.now
         acc.put(t)
+
+
+def _stream_phase(env, q: _StreamQueue, t, i, name, dram, stalls, steps):
+    """The input phase of a streaming queue's consumer: with the DRAM channel first when one of
+    its columns streams (held for its hold), then its units' cycles. Returns its start."""
+    start = env.now
+    if not q.count(t):
+        pass
+    elif dram is not None and q.streams_dram(t):
+        with dram.request(priority=(env.now, i)) as req:
+            yield req
+            stalls["dram_contention"] += env.now - start
+            start = env.now
+            end, hold = q.consume(t)
+            yield env.timeout(hold)
+        if end > hold:
+            yield env.timeout(end - hold)
+    else:
+        end, _ = q.consume(t)
+        if end:
+            yield env.timeout(end)
+    if steps is not None:
+        steps.append((t, i, name, start, env.now))
+    return start
+
+
+def _stream_update(env, i, w: ClusterWork, acc, q: _StreamQueue, recq, stalls, t_end, is_last,
+                   pushes, tokens, progress, steps):
+    """The update unit of a streaming queue's producer: each event enters the queue as the
+    encoder emits it; the step ends when its last event is in (``queue_full``: cycles beyond
+    the update phase's own length that the encoder waited for room)."""
+    update_cycles = w.update_cycles.tolist()
+    for t in range(tokens):
+        yield acc.get()
+        start = env.now
+        q.begin(t)
+        n = q.count(t)
+        if n == 0:
+            yield env.timeout(update_cycles[t])
+            q.steps.put(t)
+        else:
+            while not q.advance(t) and q.known[t] == 0:
+                yield q.wait()
+            q.steps.put(t)
+            while not q.advance(t):
+                yield q.wait()
+            end = q.step_end(t)
+            yield env.timeout(end - env.now)
+            stalls["queue_full"] += end - start - update_cycles[t]
+        if steps is not None:
+            steps.append((t, i, "update", start, env.now))
+        pushes[i] += 2 * n
+        recq.put(n)
+        recq.batches.put(n)
+        if is_last:
+            t_end[t] = env.now
+            if progress is not None:
+                progress(t + 1)
 
 
 def _commit(env, i, n, outq, recq, stalls, pushes):

@@ -44,6 +44,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from accelsim.units.update_unit import encoder_push
+
 # slots of the ``stats`` array returned by :func:`pe_phases`
 S_EVENTS = 0
 S_MACS = 1
@@ -83,7 +85,9 @@ HEAD_S = 13       # suspended entry: the first cycle its data can be on the chan
 HEAD_D = 14       # suspended entry: its channel cycles
 END = 15          # finished: the phase's duration
 HOLD = 16         # finished: the cycle after its last stream slot (0: nothing streamed)
-N_STATE = 17
+ARRIVE_WAIT = 17  # streaming events: dispatcher cycles spent waiting for an event to arrive
+N_STATE = 18
+
 
 
 @njit(cache=True)
@@ -163,8 +167,40 @@ def pe_phase(cols, bank_words, pe_work, nnz_weight_bits, metadata_bits, dram_byt
               mac_lanes, mac_latency_cycles, dram_latency_cycles, stats, pe_total, bank_total,
               scan_visible, floor_cycles, n_real_cols, marker_cycles, on_dispatch,
               restart_bubble_cycles, cut_through, staging_bytes, max_outstanding, False, sc, ar,
-              0, 0)
+              0, 0, ar[:0], 0, ar[:0], 1, 1, 0, ar[:0])   # events in one batch
     return sc[END], sc[HOLD]
+
+
+@njit(cache=True)
+def stream_phase(cols, bank_words, pe_work, nnz_weight_bits, metadata_bits, dram_bytes,
+                 dram_cycles, conflict, events_per_cycle, pointer_read_cycles, read_latency_cycles,
+                 fifo_depth, mac_lanes, mac_latency_cycles, dram_latency_cycles, stats, pe_total,
+                 bank_total, on_dispatch, restart_bubble_cycles, cut_through, staging_bytes,
+                 max_outstanding, push, push_known, prod_base, enc_rate, queue_depth, lanes_end,
+                 pops):
+    """One batch whose entries are events streamed by the previous layer's encoder (streaming
+    events; ``event_queue.streaming``), with the DRAM channel to itself. Times relative to the
+    phase start. Entry ``k`` is the event the encoder pushes at ``push[k]`` (known for
+    ``k < push_known``); the dispatcher may pop it from ``push[k] + 1``. The encoder pushes the
+    rest as the recurrence of :func:`accelsim.units.update_unit.encoder_push` says, from the
+    unit's result ``prod_base[k]``, at most ``enc_rate`` per cycle, and only into a free slot of
+    the ``queue_depth``-event queue: event ``k`` takes the slot of event ``k - queue_depth``,
+    free the cycle after that event's pop (the caller knows the pushes of the first
+    ``min(n, queue_depth)`` events: their slots were freed by earlier steps' pops). Fills
+    ``push`` and the pops ``pops``; the phase
+    lasts at least until the encoder's step ends, ``max(lanes_end, push[n-1] + 1)``. Returns
+    (duration, dram_hold, cycles the dispatcher waited for events to arrive)."""
+    n = cols.shape[0]
+    sc = np.zeros(N_STATE, dtype=np.int64)
+    ar = np.zeros(scratch_size(pe_work.shape[1], bank_words.shape[1], fifo_depth,
+                               events_per_cycle, n, staging_bytes, max_outstanding), dtype=np.int64)
+    phase_run(cols, bank_words, pe_work, nnz_weight_bits, metadata_bits, dram_bytes, dram_cycles,
+              conflict, events_per_cycle, pointer_read_cycles, read_latency_cycles, fifo_depth,
+              mac_lanes, mac_latency_cycles, dram_latency_cycles, stats, pe_total, bank_total,
+              ar[:0], 0, bank_words.shape[0], 0, on_dispatch, restart_bubble_cycles, cut_through,
+              staging_bytes, max_outstanding, False, sc, ar, 0, 0, push, push_known, prod_base,
+              enc_rate, queue_depth, lanes_end, pops)
+    return sc[END], sc[HOLD], sc[ARRIVE_WAIT]
 
 
 @njit(cache=True)
@@ -173,7 +209,8 @@ def phase_run(cols, bank_words, pe_work, nnz_weight_bits, metadata_bits, dram_by
               mac_lanes, mac_latency_cycles, dram_latency_cycles, stats, pe_total, bank_total,
               scan_visible, floor_cycles, n_real_cols, marker_cycles, on_dispatch,
               restart_bubble_cycles, cut_through, staging_bytes, max_outstanding, shared, sc, ar,
-              first_in, done_in):
+              first_in, done_in, push, push_known, prod_base, enc_rate, queue_depth, lanes_end,
+              pops):
     """The body of :func:`pe_phase`, resumable. ``sc`` (``N_STATE`` zeros at the start) and
     ``ar`` (``scratch_size`` zeros) hold the phase's state between calls.
 
@@ -183,8 +220,13 @@ def phase_run(cols, bank_words, pe_work, nnz_weight_bits, metadata_bits, dram_by
     ``sc[HEAD_S]`` (its first possible slot) and ``sc[HEAD_D]`` (its channel cycles); the caller
     grants the slots and calls again with ``first_in`` (its first granted slot) and ``done_in``
     (the cycle after its last). End markers never wait for the channel (their slots are the
-    cluster's own stream). Times are relative to the phase start."""
+    cluster's own stream). Times are relative to the phase start.
+
+    Streaming events (``push`` not empty; see :func:`stream_phase`): entry ``k`` cannot be popped
+    before ``push[k] + 1`` (the pushes not yet known are computed here, as the encoder would
+    make them) nor requested from DRAM before then; ``pops`` receives each entry's pop."""
     n = cols.shape[0]
+    streaming = push.shape[0] > 0
     if n == 0:
         stats[S_BUSY] += floor_cycles
         sc[END] = floor_cycles
@@ -250,6 +292,15 @@ def phase_run(cols, bank_words, pe_work, nnz_weight_bits, metadata_bits, dram_by
                     base = lim
             if has_scan and scan_visible[c] > base:
                 base = scan_visible[c]
+            arrive = 0
+            if streaming:
+                if k >= push_known:   # (k >= queue_depth: see stream_phase)
+                    push[k] = encoder_push(push, k, enc_rate, prod_base[k],
+                                           pops[k - queue_depth] + 1)
+                arrive = push[k] + 1
+                if arrive > base:
+                    sc[ARRIVE_WAIT] += arrive - base
+                    base = arrive
             a = base
             for p in range(n_pes):
                 if items[p] >= F and (marker or pe_work[c, p] > 0):
@@ -259,6 +310,8 @@ def phase_run(cols, bank_words, pe_work, nnz_weight_bits, metadata_bits, dram_by
             stats[S_FIFO_FULL] += a - base
             a_prev = a
             a_ring[k % E] = a
+            if streaming:
+                pops[k] = a
             elig = a + pointer_read_cycles
             done = elig
             if marker:
@@ -290,7 +343,7 @@ def phase_run(cols, bank_words, pe_work, nnz_weight_bits, metadata_bits, dram_by
                     # the request: in order, not before the dispatcher popped it (on_dispatch),
                     # not while max_outstanding earlier requests wait for data, not before its
                     # bytes fit in the staging buffer beside the columns not yet consumed
-                    q = elig if on_dispatch else 0
+                    q = elig if on_dispatch else arrive   # the column is known once it arrived
                     if q < q_prev:
                         q = q_prev
                     if nr > 0 and n_req >= max_outstanding:
@@ -389,6 +442,11 @@ def phase_run(cols, bank_words, pe_work, nnz_weight_bits, metadata_bits, dram_by
     end = ready_max
     if floor_cycles > end:
         end = floor_cycles
+    if streaming:   # the step is over when the encoder says so
+        if lanes_end > end:
+            end = lanes_end
+        if push[n - 1] + 1 > end:
+            end = push[n - 1] + 1
     bmax = 0
     bsum = 0
     for p in range(n_pes):
@@ -499,7 +557,7 @@ def _resume(i, first, done, st, cols_all, col_off, ncols, row_off, bank_words, p
                        params[3], params[4], params[5], params[6], stats[i], pe_total[i],
                        bank_total[i], sv_all[s0:s0 + sv_len[i]], floor[i], n_real[i], params[7],
                        params[8] != 0, params[9], params[10] != 0, params[11], params[12], True,
-                       sc[i], ar[i], first, done)
+                       sc[i], ar[i], first, done, ar[i, :0], 0, ar[i, :0], 1, 1, 0, ar[i, :0])
     t0 = st[i, CH_T0]
     if status == 1:
         st[i, CH_ACT] = 1

@@ -53,3 +53,43 @@ def update_phases(step_ptr, step_units, hidden_size, dense, lanes, latency_cycle
                 end = e + 1
         dur[t] = end
     return dur
+
+
+# ---------------------------------------------------------------------------------------------
+# Streaming events (``event_queue.streaming``): the encoder pushes each event into the next
+# layer's queue as it emits it, and only into a free slot.
+
+@njit(cache=True)
+def encoder_push(push, m, r, result, slot):
+    """Cycle the encoder pushes the step's event ``m``: in order, at most ``r`` per cycle, not
+    before its unit's result (``result``) and not before its queue slot is free (``slot``):
+    ``p_m = max(p_{m-1}, p_{m-r} + 1, result, slot)``."""
+    p = result
+    if m > 0 and push[m - 1] > p:
+        p = push[m - 1]
+    if m >= r and push[m - r] + 1 > p:
+        p = push[m - r] + 1
+    if slot > p:
+        p = slot
+    return p
+
+
+@njit(cache=True)
+def encoder_pushes(push, known, r, result, slot):
+    """Extend a step's pushes ``push[:known]`` for as long as the slots are known
+    (``slot[m] >= UNKNOWN_SLOT + 1``; ``UNKNOWN_SLOT`` stops). Returns how many are known."""
+    m = known
+    while m < push.shape[0] and slot[m] != UNKNOWN_SLOT:
+        push[m] = encoder_push(push, m, r, result[m], slot[m])
+        m += 1
+    return m
+
+
+UNKNOWN_SLOT = -(2 ** 62)
+"""A slot whose freeing is not known yet (its event is not popped yet, as far as is known)."""
+
+
+def unit_results(units: np.ndarray, lanes: int, latency_cycles: int) -> np.ndarray:
+    """Cycle (from the update phase's start) at which each emitted unit's result exists:
+    its lane group plus the pipeline, ``g(i) + latency``."""
+    return np.asarray(units, np.int64) // lanes + latency_cycles

@@ -25,6 +25,7 @@ running phases tick together and :class:`RefChannel` hands each cycle's slot to 
 
 from __future__ import annotations
 
+import bisect
 from collections import deque
 from fractions import Fraction
 
@@ -238,6 +239,11 @@ class RefPhase:
         self.items_left = [0] * n                 # PE items of a column not finished yet
         self.freed = [None] * n                   # staging buffer: cycle a column's room is free
         self.busy = [0] * P
+        # streaming events: arrived(k, c) says whether entry k's event is in the queue at
+        # cycle c (None: the whole batch is there); on_pop(k, c) hears each pop
+        self.arrived = None
+        self.on_pop = None
+        self.arrive_wait = 0
         self.nxt = 0
         self.last_pe = None
         self.last_done = 0
@@ -268,6 +274,9 @@ class RefPhase:
             nxt = self.nxt
             if self.visible[nxt] > c:
                 break
+            if self.arrived is not None and not self.arrived(nxt, c):
+                self.arrive_wait += 1
+                break
             j = cols[nxt]
             targets = [p for p in range(P) if (tab.work[j, p] > 0 if j is not None else True)]
             if any(self.occ[p] >= F for p in targets):
@@ -277,6 +286,8 @@ class RefPhase:
                 self.occ[p] += 1
                 self.fifo[p].append([nxt, tab.work[j, p] if j is not None else mk])
             self.elig[nxt] = c + pr
+            if self.on_pop is not None:
+                self.on_pop(nxt, c)
             if j is None:
                 if self.in_stream[nxt]:
                     self.req[nxt] = c + pr        # a marker enters the stream when eligible
@@ -299,6 +310,8 @@ class RefPhase:
             k = self.to_request[0]
             if self.on_dispatch and (self.elig[k] is None or self.elig[k] > c):
                 break
+            if self.arrived is not None and not self.arrived(k, c):
+                break                                # its column is known once it arrived
             if self.max_out:
                 waiting = sum(1 for i in range(self.n) if self.req[i] is not None
                               and cols[i] is not None and (self.done[i] is None or self.done[i] > c))
@@ -510,6 +523,24 @@ def ref_update_phase(cfg, H, units):
     return end
 
 
+class _StreamQ:
+    """Streaming events: the cycles each event was pushed and popped, in queue order."""
+
+    def __init__(self, depth, counts):
+        self.depth, self.peak = depth, 0
+        self.lo = [0]
+        for n in counts:
+            self.lo.append(self.lo[-1] + n)
+        self.pushes, self.pops = [], []
+        self.step_end = {}       # step -> the cycle the encoder's step ended
+        self.done_steps = set()  # steps committed (their update phase ended)
+
+    def held(self, c):
+        """Events in the queue during cycle c before this cycle's pushes: a popped event's slot
+        is free the cycle after its pop."""
+        return len(self.pushes) - bisect.bisect_left(self.pops, c)
+
+
 class _Q:
     def __init__(self, depth):
         self.depth, self.level, self.peak, self.batches = depth, 0, 0, deque()
@@ -670,6 +701,10 @@ class Reference:
         D = cfg.event_queue.depth
         self.inq = [None] + [_Q(D) for _ in range(n - 1)]
         self.recq = [_Q(D) for _ in range(n)]
+        self.sq = [None] * n     # streaming events: the queue into cluster i
+        if cfg.event_queue.streaming and cfg.mapping == "spatial":
+            self.sq = [None] + [_StreamQ(D, [len(self.emits(i - 1, t)) for t in range(self.T)])
+                                for i in range(1, n)]
         self.t_start = [None] * self.T
         self.t_end = [None] * self.T
         if cfg.mapping == "spatial":
@@ -691,6 +726,7 @@ class Reference:
         burst = cfg.weight_storage == "dram" and cfg.dram.arbitration == "burst"
         self.channel = RefChannel(cfg, n) if burst else None
         self.ticking = {}   # cluster -> (its running phase, the cycle it started)
+        self.sticking = {}  # streaming input phases: cluster -> (phase, start, holds the channel)
         c = 0
         while True:
             changed = True
@@ -711,17 +747,33 @@ class Reference:
                         pe[i]["end"] = c0 + ph.end
                         end, hold, st, pes = ph.result()
                         self._account(i, hold, st, pes)
+            # streaming events: the encoders and the input phases tick
+            for i in range(n):
+                if up[i]["s"] == "tick_u":
+                    self._tick_encoder(i, up[i], c)
+            for i in list(self.sticking):
+                dram_free_at = self._tick_stream(i, pe[i], c, dram_free_at)
             # DRAM arbiter: once per cycle, after everything else of the cycle
             if pending and dram_free_at <= c:
                 pending.sort(key=lambda r: (r[0], r[1]))
                 req, i, kind = pending.pop(0)
                 st = pe[i]
                 self.acc[i]["dram_contention"] += c - req
-                st["s"] = "run_" + kind
-                st["end"] = c + st["dur"]
-                dram_free_at = c + st["hold"]
+                if st.pop("streaming", False):    # its pops start now: it ticks from now on
+                    self._start_stream(i, st, c)
+                    dram_free_at = self._tick_stream(i, st, c, 1 << 62)
+                else:
+                    st["s"] = "run_" + kind
+                    st["end"] = c + st["dur"]
+                    dram_free_at = c + st["hold"]
                 if i == 0 and kind in ("x", "xr"):
                     self.t_start[st["t"]] = c
+            for i in range(n):   # a streaming input phase ends with the encoder's step
+                st = pe[i]
+                if st["s"] == "stream_x" and st["ph_end"] is not None:
+                    step_end = self.sq[i].step_end.get(st["t"])
+                    if step_end is not None:
+                        st.update(s="run_x", end=max(st["ph_end"], step_end))
             if all(p["s"] == "done" for p in pe) and all(
                     u["s"] == "done" or self.clusters[i]["y"] is None for i, u in enumerate(up)):
                 if burst:
@@ -757,6 +809,63 @@ class Reference:
             if i == 0 and kind in ("x", "xr"):
                 self.t_start[st["t"]] = c
 
+    def _start_stream(self, i, st, c):
+        """Cluster i's input phase of a streaming queue starts ticking at cycle c: its entries
+        are popped only once their events were pushed (the cycle after), and each pop is
+        recorded in the queue."""
+        q, t = self.sq[i], st["t"]
+        lo = q.lo[t]
+        entries, floor = self.plan(i, t, "x")
+        ph = RefPhase(self.cfg, self.clusters[i]["tab"], entries, floor)
+        ph.arrived = lambda k, rc: lo + k < len(q.pushes) and q.pushes[lo + k] + 1 <= c + rc
+        ph.on_pop = lambda k, rc: q.pops.append(c + rc)
+        holds = any(ph.in_stream[k] and ph.cols[k] is not None for k in range(ph.n))
+        st.update(s="stream_x", ph_end=None)
+        self.sticking[i] = (ph, c, holds)
+
+    def _tick_stream(self, i, st, c, dram_free_at):
+        """One cycle of a streaming input phase; returns when the DRAM channel is free (the
+        phase releases it after its last stream slot)."""
+        ph, c0, holds = self.sticking[i]
+        ph.post(ph.pre())
+        if holds and not ph.streamq and not ph.to_request:
+            dram_free_at = c0 + ph.last_done
+            self.sticking[i] = (ph, c0, False)
+        if ph.end is not None:
+            del self.sticking[i]
+            st["ph_end"] = c0 + ph.end
+            end, hold, stats, pes = ph.result()
+            self._account(i, hold, stats, pes)
+            self.acc[i]["dependency"] += ph.arrive_wait
+        return dram_free_at
+
+    def _tick_encoder(self, i, st, c):
+        """One cycle of a streaming producer's update phase: lane group ``c - u0`` issues; the
+        encoder pushes up to r events whose results exist, each only into a free slot."""
+        cfg, q = self.cfg, self.sq[i + 1]
+        U, Lu = cfg.update_unit.lanes, cfg.update_unit.latency_cycles
+        r = cfg.update_unit.encoder_events_per_cycle
+        groups = _cdiv(self.clusters[i]["H"], U)
+        rc = c - st["u0"]
+        sent = 0
+        while st["pending"] and sent < r:
+            if st["pending"][0] // U + Lu > rc:       # its lane group's result is not out yet
+                break
+            held = q.held(c)
+            if held >= q.depth:
+                break
+            q.pushes.append(c)
+            q.peak = max(q.peak, held + 1)
+            st["pending"].popleft()
+            st["last"] = rc
+            sent += 1
+        if not st["pending"] and rc + 1 >= groups + Lu:
+            end = groups + Lu
+            if st["last"] is not None:
+                end = max(end, st["last"] + 1)
+            q.step_end[st["t"]] = st["u0"] + end
+            st.update(s="run_u", end=st["u0"] + end)
+
     def _next_step(self, st, c):
         st["free"] = c
         st["t"] += 1
@@ -768,6 +877,26 @@ class Reference:
         if s == "wait_x":
             if c < self.cfg.startup_cycles:
                 return False
+            sq = self.sq[i]
+            if sq is not None:
+                # streaming: from the cycle after the step's first push (an empty step: its end)
+                lo, n_ev = sq.lo[t], sq.lo[t + 1] - sq.lo[t]
+                if n_ev and not (len(sq.pushes) > lo and sq.pushes[lo] < c):
+                    return False
+                if not n_ev and t not in sq.done_steps:
+                    return False
+                st["n_in"] = 0
+                self.acc[i]["dependency"] += c - st["free"]
+                cols = [j for j, _ in self.plan(i, t, "x")[0]]
+                if not n_ev:
+                    st.update(s="run_x", end=c)
+                elif self.cfg.weight_storage == "dram" and any(
+                        self.clusters[i]["tab"].dram_bytes[j] > 0 for j in cols):
+                    st.update(s="dram_x", streaming=True)
+                    pending.append((c, i, "x"))
+                else:
+                    self._start_stream(i, st, c)
+                return True
             q = self.inq[i]
             if q is not None and not q.batches:
                 return False
@@ -823,6 +952,10 @@ class Reference:
             units = self.emits(i, t)
             d = ref_update_phase(self.cfg, self.clusters[i]["H"], units)
             self.acc[i]["update_busy"] += d
+            if i + 1 < len(self.clusters) and self.sq[i + 1] is not None:
+                # streaming: it ticks, pushing each event as the encoder emits it
+                st.update(s="tick_u", u0=c, pending=deque(units), last=None, n=len(units), d=d)
+                return True
             st.update(s="run_u", end=c + d, n=len(units))
             return True
         if s == "run_u" and st["end"] == c:
@@ -919,6 +1052,13 @@ class Reference:
         the next layer's queue has room (the wait is queue_full), then into both queues."""
         outq = self.inq[i + 1] if i + 1 < len(self.clusters) else None
         nev = st["n"]
+        sq = self.sq[i + 1] if i + 1 < len(self.clusters) else None
+        if sq is not None:   # streaming: the events are in already; the step ends now
+            self.acc[i]["pushes"] += 2 * nev
+            self.acc[i]["queue_full"] += c - st["u0"] - st["d"]
+            self.recq[i].put(nev)
+            sq.done_steps.add(st["t"])
+            return True
         if outq is not None:
             if not outq.fits(nev):
                 return False
@@ -947,7 +1087,8 @@ class Reference:
                                                "bank_conflict", "load_imbalance")},
                 busy={"pe_array": a["busy"], "update_unit": a["update_busy"], "dram": a["dram_busy"]},
                 pe_max=int(a["pe"].max()), pe_sum=int(a["pe"].sum()),
-                queue_peak={"input": 0 if self.inq[i] is None else self.inq[i].peak,
+                queue_peak={"input": 0 if self.inq[i] is None else (
+                    self.inq[i].peak if self.sq[i] is None else self.sq[i].peak),
                             "recurrent": self.recq[i].peak if cl["y"] is not None else 0},
                 queue_events=a["pushes"], bank_words=[int(x) for x in a["bank_words"]]))
         # per cluster, the MACs of each of its PEs (the result's pe_work is built from these)

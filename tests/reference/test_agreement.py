@@ -82,6 +82,32 @@ def test_engine_matches_reference_burst_arbitration(case):
     assert_agree(config_from_dict(d), trace)
 
 
+STREAMING = dict(mapping="spatial", phases="separate", bias_column=False, nested={
+    "event_queue": {"streaming": True}, "update_unit": {"timing": "pipelined"},
+    "event_scan": {"enabled": False}, "dram": {"arbitration": "phase"}})
+
+
+@settings(max_examples=150, **SETTINGS)
+@given(case=small_cases(small_configs(**STREAMING), v2=False))
+def test_engine_matches_reference_streaming_events(case):
+    """Streaming events: the encoder pushes each event into a slot of the next layer's queue (a
+    queue of 1 to 8 slots, so most steps overflow it), the dispatcher pops it the cycle after;
+    with every other option the broad draw covers (DRAM phase arbitration, bounded path off)."""
+    assert_agree(*case)
+
+
+@settings(max_examples=40, **SETTINGS)
+@given(case=bounded_dram_cases(small_configs(**STREAMING, weight_storage="dram"),
+                               densities=(0.5, 1.0), v2=False))
+def test_engine_matches_reference_streaming_events_bounded_dram(case):
+    """Streaming events into phases whose columns stream from DRAM on a bounded path (a column
+    is requested only once its event arrived)."""
+    cfg, trace = case
+    d = cfg.model_dump()
+    d["dram"]["arbitration"] = "phase"
+    assert_agree(config_from_dict(d), trace)
+
+
 EDGEDRNN_LIKE = dict(weight_storage="dram", weight_format="dense", skip_weights=False,
                      skip_activity=True, mapping="temporal", phases="single", bias_column=True,
                      include_decoder=False,
