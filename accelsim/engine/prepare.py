@@ -60,10 +60,11 @@ class ClusterWork:
     macs_dense: int
     stored_bytes: int
     phase_names: tuple[str, ...] = ("x", "r")   # per phase, as in the per-step output
-    # the units the encoder emits at step t: emit_units[emit_ptr[t]:emit_ptr[t+1]] (None: every
-    # unit, activity skipping off); decoder: None
-    emit_ptr: np.ndarray | None = None
-    emit_units: np.ndarray | None = None
+    # streaming events: the units the encoder sends into the next queue at step t,
+    # send_units[send_ptr[t]:send_ptr[t+1]] (None: every unit, activity skipping off): its
+    # events, or the next layer's x_events where the trace gives them; decoder: None
+    send_ptr: np.ndarray | None = None
+    send_units: np.ndarray | None = None
 
 
 # Pseudo-columns appended to a layer's column table by the delta-design mechanisms:
@@ -151,20 +152,28 @@ def check_streaming(config: ArchConfig, trace: Trace) -> None:
     elif shared_channel(config):
         why = "does not combine with dram.arbitration: burst; use dram.arbitration: phase"
     elif config.skip_activity:
-        T = trace.steps
         for i in range(1, len(trace.layers)):
-            x = trace.layers[i].x_events
-            if x is None:
-                continue
-            below = trace.layers[i - 1].events
-            n = int(below.indptr[T])
-            if not (np.array_equal(x.indptr[:T + 1], below.indptr[:T + 1])
-                    and np.array_equal(x.indices[:n], below.indices[:n])):
+            if not _reads_the_layer_below(trace, i):
                 why = (f"needs each layer to read the events of the layer below: layer {i} of "
-                       f"{trace.path or 'the trace'} reads its own x_events")
+                       f"{trace.path or 'the trace'} reads other x_events")
                 break
     if why:
         raise InputError(f"event_queue.streaming: true {why}")
+
+
+def _reads_the_layer_below(trace: Trace, i: int) -> bool:
+    """Are layer ``i``'s input columns the events of layer ``i - 1``, step by step? Its
+    ``x_events`` (v2) must equal them, except on the trace's last step, where a v2 trace's
+    ``events`` are empty by convention (``events[t] = h_events[t + 1]``)."""
+    x = trace.layers[i].x_events
+    if x is None:
+        return True
+    below = trace.layers[i - 1].events
+    T = trace.steps
+    m = T - 1 if below.indptr[T] == below.indptr[T - 1] else T
+    n = int(below.indptr[m])
+    return bool(np.array_equal(x.indptr[:m + 1], below.indptr[:m + 1])
+                and np.array_equal(x.indices[:n], below.indices[:n]))
 
 
 def _phase(config: ArchConfig, tables: ColumnTables, step_ptr, step_units, col_offset: int,
@@ -453,9 +462,12 @@ def prepare(config: ArchConfig, trace: Trace) -> list[ClusterWork]:
         phases, names, stored = _layer_phases(config, trace, i)
         u = _update_cycles(config, layer, dense_act)
         emitted = np.full(T, H, np.int64) if dense_act else ev.counts()
+        sent = ev
+        if i + 1 < len(trace.layers) and trace.layers[i + 1].x_events is not None:
+            sent = trace.layers[i + 1].x_events     # what the next layer reads (v2 trace)
         work.append(ClusterWork(f"layer{i}", H, phases, u, emitted, int(ev.indptr[-1]),
                                 layer_macs_dense(trace.layers[i], T), stored, names,
-                                None if dense_act else ev.indptr, None if dense_act else ev.indices))
+                                None if dense_act else sent.indptr, None if dense_act else sent.indices))
     if config.include_decoder:
         dec = trace.decoder_weight
         tables = column_tables(config, dec, f"{trace.path or 'trace'}: decoder")

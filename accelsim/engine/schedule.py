@@ -126,7 +126,10 @@ class _StreamQueue:
         self.lanes, self.latency, self.rate = u.lanes, u.latency_cycles, u.encoder_events_per_cycle
         self.lanes_cycles = -(-producer.hidden_size // u.lanes) + u.latency_cycles
         self.producer, self.phase, self.cluster = producer, consumer.phases[0], cluster
-        counts = producer.emitted[:tokens].astype(np.int64)
+        if producer.send_ptr is None:
+            counts = np.full(tokens, producer.hidden_size, np.int64)
+        else:
+            counts = np.diff(np.asarray(producer.send_ptr[:tokens + 1], np.int64))
         self.lo = np.zeros(tokens + 1, np.int64)
         np.cumsum(counts, out=self.lo[1:])
         total = int(self.lo[-1])
@@ -137,6 +140,7 @@ class _StreamQueue:
         self._woken = env.event()
         self.u0 = np.zeros(tokens, np.int64)
         self.results: dict[int, np.ndarray] = {}   # step -> each event's unit result (absolute)
+        self.alone = np.zeros(tokens, np.int64)   # each step's end if the queue never filled
         self.known = np.zeros(tokens, np.int64)   # pushes known of each step
         self.peak = 0
         self.arrive_wait = 0
@@ -164,11 +168,14 @@ class _StreamQueue:
         """The producer's update phase of step ``t`` starts now."""
         self.u0[t] = self.env.now
         w = self.producer
-        if w.emit_ptr is None:
+        if w.send_ptr is None:
             units = np.arange(w.hidden_size, dtype=np.int64)
         else:
-            units = w.emit_units[int(w.emit_ptr[t]):int(w.emit_ptr[t + 1])]
-        self.results[t] = self.env.now + unit_results(units, self.lanes, self.latency)
+            units = w.send_units[int(w.send_ptr[t]):int(w.send_ptr[t + 1])]
+        res = self.results[t] = self.env.now + unit_results(units, self.lanes, self.latency)
+        alone = np.zeros(res.shape[0], np.int64)
+        encoder_pushes(alone, 0, self.rate, res, np.full(res.shape[0], _FREE_SLOT, np.int64))
+        self.alone[t] = max(self.env.now + self.lanes_cycles, int(alone[-1]) + 1 if alone.size else 0)
 
     def advance(self, t: int) -> bool:
         """Extend step ``t``'s pushes as far as the known pops allow; all known?"""
@@ -427,14 +434,14 @@ def _stream_update(env, i, w: ClusterWork, acc, q: _StreamQueue, recq, stalls, t
     """The update unit of a streaming queue's producer: each event enters the queue as the
     encoder emits it; the step ends when its last event is in (``queue_full``: cycles beyond
     the update phase's own length that the encoder waited for room)."""
-    update_cycles = w.update_cycles.tolist()
+    emitted = w.emitted.tolist()
     for t in range(tokens):
         yield acc.get()
         start = env.now
         q.begin(t)
         n = q.count(t)
         if n == 0:
-            yield env.timeout(update_cycles[t])
+            yield env.timeout(q.step_end(t) - env.now)
             q.steps.put(t)
         else:
             while not q.advance(t) and q.known[t] == 0:
@@ -444,12 +451,12 @@ def _stream_update(env, i, w: ClusterWork, acc, q: _StreamQueue, recq, stalls, t
                 yield q.wait()
             end = q.step_end(t)
             yield env.timeout(end - env.now)
-            stalls["queue_full"] += end - start - update_cycles[t]
+            stalls["queue_full"] += end - int(q.alone[t])
         if steps is not None:
             steps.append((t, i, "update", start, env.now))
-        pushes[i] += 2 * n
-        recq.put(n)
-        recq.batches.put(n)
+        pushes[i] += n + emitted[t]
+        recq.put(emitted[t])
+        recq.batches.put(emitted[t])
         if is_last:
             t_end[t] = env.now
             if progress is not None:

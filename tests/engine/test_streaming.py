@@ -3,6 +3,8 @@ layer's queue as it emits it, and the next layer's dispatcher starts on the firs
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
@@ -11,11 +13,11 @@ from accelsim.config import config_from_dict, load_config
 from accelsim.config.load import energy_table_path, load_energy_table
 from accelsim.engine.simulate import simulate_steps
 from accelsim.errors import InputError
-from accelsim.trace.format import load_trace
+from accelsim.trace.format import Events, load_trace
 from tests.conftest import REPO
 from tests.reference.compare import assert_agree, engine_figures
 from tests.reference.strategies import small_cases, small_configs
-from tests.reference.tracegen import random_trace
+from tests.reference.tracegen import delta_like, random_trace
 
 PTB = REPO / "workloads" / "ptb.npz"
 
@@ -112,7 +114,26 @@ def test_designs_that_cannot_stream_are_refused_in_one_line(change, words):
 def test_a_layer_reading_other_events_than_the_layer_below_is_refused():
     cfg = config_from_dict({"event_queue": {"streaming": True}}, "<test>")
     msg = _refusal(cfg, random_trace(seed=0, v2=["x_events"]))
-    assert "layer 1 of <random> reads its own x_events" in msg
+    assert "layer 1 of <random> reads other x_events" in msg
+    # one step where layer 1 reads other columns than layer 0's events is enough
+    trace = delta_like(random_trace(sizes=(3, 4, 4), tokens=4, activity=0.5, seed=2))
+    x = trace.layers[1].x_events
+    odd = Events(x.indptr.copy(), x.indices.copy(), None)
+    odd.indices[0] = (odd.indices[0] + 1) % 4 if odd.indices.size else 0
+    if x.indices.size:
+        _refusal(cfg, replace(trace, layers=(trace.layers[0], replace(trace.layers[1], x_events=odd))))
+
+
+def test_a_delta_trace_streams_its_last_step_too():
+    """A delta trace's layer reads x_events: the layer below's transmissions, equal to its
+    events on every step but the last (where a v2 trace's events are empty by convention). The
+    encoder then sends the x_events, the last step's included, and the reference agrees."""
+    cfg = _streaming(load_config(REPO / "configs" / "arch_a.yaml"), depth=3)
+    trace = delta_like(random_trace(sizes=(3, 6, 5), tokens=5, activity=0.6, seed=4))
+    assert trace.layers[0].events.counts()[-1] == 0 and trace.layers[1].x_events.counts()[-1] > 0
+    fast, _ = assert_agree(cfg, trace, baseline=False)
+    assert fast["per_layer"][0]["queue_events"] == (trace.layers[1].x_events.indptr[-1]
+                                                    + trace.layers[0].events.indptr[-1])
 
 
 def test_the_cli_refuses_with_exit_status_2(cli, tmp_path):

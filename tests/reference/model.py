@@ -703,7 +703,8 @@ class Reference:
         self.recq = [_Q(D) for _ in range(n)]
         self.sq = [None] * n     # streaming events: the queue into cluster i
         if cfg.event_queue.streaming and cfg.mapping == "spatial":
-            self.sq = [None] + [_StreamQ(D, [len(self.emits(i - 1, t)) for t in range(self.T)])
+            # the encoder sends what the next cluster's input phase reads
+            self.sq = [None] + [_StreamQ(D, [len(self.x_cols(i, t)) for t in range(self.T)])
                                 for i in range(1, n)]
         self.t_start = [None] * self.T
         self.t_end = [None] * self.T
@@ -954,7 +955,9 @@ class Reference:
             self.acc[i]["update_busy"] += d
             if i + 1 < len(self.clusters) and self.sq[i + 1] is not None:
                 # streaming: it ticks, pushing each event as the encoder emits it
-                st.update(s="tick_u", u0=c, pending=deque(units), last=None, n=len(units), d=d)
+                sent = self.x_cols(i + 1, t)
+                st.update(s="tick_u", u0=c, pending=deque(sent), last=None, n=len(units),
+                          sent=len(sent), alone=ref_update_phase(self.cfg, self.clusters[i]["H"], sent))
                 return True
             st.update(s="run_u", end=c + d, n=len(units))
             return True
@@ -1054,8 +1057,8 @@ class Reference:
         nev = st["n"]
         sq = self.sq[i + 1] if i + 1 < len(self.clusters) else None
         if sq is not None:   # streaming: the events are in already; the step ends now
-            self.acc[i]["pushes"] += 2 * nev
-            self.acc[i]["queue_full"] += c - st["u0"] - st["d"]
+            self.acc[i]["pushes"] += st["sent"] + nev
+            self.acc[i]["queue_full"] += c - st["u0"] - st["alone"]
             self.recq[i].put(nev)
             sq.done_steps.add(st["t"])
             return True

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from accelsim.config import config_from_dict, load_config
 from tests.reference.compare import assert_agree
 from tests.reference.strategies import bounded_dram_cases, small_cases, small_configs, small_traces
-from tests.reference.tracegen import random_trace
+from tests.reference.tracegen import delta_like, random_trace
 
 SETTINGS = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True)
 
@@ -94,6 +94,15 @@ def test_engine_matches_reference_streaming_events(case):
     queue of 1 to 8 slots, so most steps overflow it), the dispatcher pops it the cycle after;
     with every other option the broad draw covers (DRAM phase arbitration, bounded path off)."""
     assert_agree(*case)
+
+
+@settings(max_examples=60, **SETTINGS)
+@given(case=small_cases(small_configs(**STREAMING), v2=False))
+def test_engine_matches_reference_streaming_events_of_delta_traces(case):
+    """A v2 delta trace's layers read x_events equal to the layer below's events except on the
+    last step (where its events are empty): the encoder sends the x_events."""
+    cfg, trace = case
+    assert_agree(cfg, delta_like(trace))
 
 
 @settings(max_examples=40, **SETTINGS)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 from accelsim.trace.format import CSC, Events, LayerTrace, Trace, make_meta
@@ -97,3 +99,21 @@ def random_trace(sizes=(6, 5, 4), tokens=5, weight_density=0.4, activity=0.4, vo
         if dec is not None:
             dec = CSC.from_dense(nm_prune(dec.to_dense(), n, m))
     return Trace(meta, tuple(layers), emb, tok, dec, None, path="<random>", sha256="0" * 64)
+
+
+def delta_like(trace):
+    """Layer i >= 1 reads x_events: layer i-1's events, plus the last step's columns, which
+    layer i-1's events leave empty (as a v2 delta trace's do)."""
+    layers = list(trace.layers)
+    for i in range(1, len(layers)):
+        below = layers[i - 1].events
+        T = below.steps
+        last = np.arange(0, layers[i].input_size, 2, dtype=np.int64)   # columns 0, 2, ...
+        x = Events(np.concatenate((below.indptr[:T], [below.indptr[T - 1] + last.size])).astype(np.int64),
+                   np.concatenate((below.indices[:below.indptr[T - 1]].astype(np.int64), last)), None)
+        layers[i] = dataclasses.replace(layers[i], x_events=x)
+        kept = int(below.indptr[T - 1])
+        layers[i - 1] = dataclasses.replace(layers[i - 1], events=Events(
+            np.concatenate((below.indptr[:T], [kept])).astype(np.int64), below.indices[:kept],
+            None if below.values is None else below.values[:kept]))
+    return dataclasses.replace(trace, layers=tuple(layers))
