@@ -158,17 +158,35 @@ def pe_phase(cols, bank_words, pe_work, nnz_weight_bits, metadata_bits, dram_byt
     Bounded DRAM path (0: unbounded): ``staging_bytes`` of staging buffer (a column is requested
     only when its bytes fit beside the columns not yet consumed), at most ``max_outstanding``
     columns requested and not yet arrived."""
-    n = cols.shape[0]
+    none = np.zeros(0, dtype=np.int64)   # the events come in one batch
+    sc = _alone(cols, bank_words, pe_work, nnz_weight_bits, metadata_bits, dram_bytes, dram_cycles,
+                conflict, events_per_cycle, pointer_read_cycles, read_latency_cycles, fifo_depth,
+                mac_lanes, mac_latency_cycles, dram_latency_cycles, stats, pe_total, bank_total,
+                scan_visible, floor_cycles, n_real_cols, marker_cycles, on_dispatch,
+                restart_bubble_cycles, cut_through, staging_bytes, max_outstanding, none, 0, none,
+                1, 1, 0, none)
+    return sc[END], sc[HOLD]
+
+
+@njit(cache=True)
+def _alone(cols, bank_words, pe_work, nnz_weight_bits, metadata_bits, dram_bytes, dram_cycles,
+           conflict, events_per_cycle, pointer_read_cycles, read_latency_cycles, fifo_depth,
+           mac_lanes, mac_latency_cycles, dram_latency_cycles, stats, pe_total, bank_total,
+           scan_visible, floor_cycles, n_real_cols, marker_cycles, on_dispatch,
+           restart_bubble_cycles, cut_through, staging_bytes, max_outstanding, push, push_known,
+           prod_base, enc_rate, queue_depth, lanes_end, pops):
+    """:func:`phase_run` from start to end with the channel to itself; returns its state."""
     sc = np.zeros(N_STATE, dtype=np.int64)
     ar = np.zeros(scratch_size(pe_work.shape[1], bank_words.shape[1], fifo_depth,
-                               events_per_cycle, n, staging_bytes, max_outstanding), dtype=np.int64)
+                               events_per_cycle, cols.shape[0], staging_bytes, max_outstanding),
+                  dtype=np.int64)
     phase_run(cols, bank_words, pe_work, nnz_weight_bits, metadata_bits, dram_bytes, dram_cycles,
               conflict, events_per_cycle, pointer_read_cycles, read_latency_cycles, fifo_depth,
               mac_lanes, mac_latency_cycles, dram_latency_cycles, stats, pe_total, bank_total,
               scan_visible, floor_cycles, n_real_cols, marker_cycles, on_dispatch,
               restart_bubble_cycles, cut_through, staging_bytes, max_outstanding, False, sc, ar,
-              0, 0, ar[:0], 0, ar[:0], 1, 1, 0, ar[:0])   # events in one batch
-    return sc[END], sc[HOLD]
+              0, 0, push, push_known, prod_base, enc_rate, queue_depth, lanes_end, pops)
+    return sc
 
 
 @njit(cache=True)
@@ -187,19 +205,15 @@ def stream_phase(cols, bank_words, pe_work, nnz_weight_bits, metadata_bits, dram
     the ``queue_depth``-event queue: event ``k`` takes the slot of event ``k - queue_depth``,
     free the cycle after that event's pop (the caller knows the pushes of the first
     ``min(n, queue_depth)`` events: their slots were freed by earlier steps' pops). Fills
-    ``push`` and the pops ``pops``; the phase
-    lasts at least until the encoder's step ends, ``max(lanes_end, push[n-1] + 1)``. Returns
-    (duration, dram_hold, cycles the dispatcher waited for events to arrive)."""
-    n = cols.shape[0]
-    sc = np.zeros(N_STATE, dtype=np.int64)
-    ar = np.zeros(scratch_size(pe_work.shape[1], bank_words.shape[1], fifo_depth,
-                               events_per_cycle, n, staging_bytes, max_outstanding), dtype=np.int64)
-    phase_run(cols, bank_words, pe_work, nnz_weight_bits, metadata_bits, dram_bytes, dram_cycles,
-              conflict, events_per_cycle, pointer_read_cycles, read_latency_cycles, fifo_depth,
-              mac_lanes, mac_latency_cycles, dram_latency_cycles, stats, pe_total, bank_total,
-              ar[:0], 0, bank_words.shape[0], 0, on_dispatch, restart_bubble_cycles, cut_through,
-              staging_bytes, max_outstanding, False, sc, ar, 0, 0, push, push_known, prod_base,
-              enc_rate, queue_depth, lanes_end, pops)
+    ``push`` and the pops ``pops``; the phase lasts at least until the encoder's step ends,
+    ``max(lanes_end, push[n-1] + 1)``. Returns (duration, dram_hold, cycles the dispatcher
+    waited for events to arrive)."""
+    sc = _alone(cols, bank_words, pe_work, nnz_weight_bits, metadata_bits, dram_bytes, dram_cycles,
+                conflict, events_per_cycle, pointer_read_cycles, read_latency_cycles, fifo_depth,
+                mac_lanes, mac_latency_cycles, dram_latency_cycles, stats, pe_total, bank_total,
+                np.zeros(0, dtype=np.int64), 0, bank_words.shape[0], 0, on_dispatch,
+                restart_bubble_cycles, cut_through, staging_bytes, max_outstanding, push,
+                push_known, prod_base, enc_rate, queue_depth, lanes_end, pops)
     return sc[END], sc[HOLD], sc[ARRIVE_WAIT]
 
 
