@@ -29,10 +29,12 @@ def register(sub) -> None:
 
 def _check(args) -> int:
     from accelsim.energy.area import check_area_table
+    from accelsim.engine.prepare import check_streaming
 
     cfg = load_config(args.file)
     table = load_energy_table(energy_table_path(cfg, args.file))
     check_area_table(cfg, table, str(args.file))
+    check_streaming(cfg)
     print(f"{args.file}: ok ({cfg.name}; energy table {table.name})")
     return 0
 

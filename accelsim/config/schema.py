@@ -117,7 +117,7 @@ class WeightSRAM(_Frozen):
 class EventQueue(_Frozen):
     depth: PositiveInt = Field(1024, le=L.MAX_QUEUE_DEPTH, description="events a queue holds; a full queue back-pressures its producer" + _upto(L.MAX_QUEUE_DEPTH, "2^20 events: 16 MiB of queue SRAM"))
     event_bits: PositiveInt = Field(32, le=L.MAX_EVENT_BITS, description="bits per (unit index, value) event on the queue" + _upto(L.MAX_EVENT_BITS, "a 64-bit index and a 64-bit value"))
-    streaming: bool = Field(False, description="false: the encoder commits a step's events as one batch when its update phase ends; true: it pushes each event into the next layer's queue as it emits it (one slot per event, freed when the dispatcher pops it) and the next layer's dispatcher starts on the first; spatial mapping, pipelined update timing, no delta-design mechanisms")
+    streaming: bool = Field(False, description="false: the encoder commits a step's events as one batch when its update phase ends; true: it pushes each event into the next layer's queue as it emits it (one slot per event, freed when the dispatcher pops it) and the next layer's dispatcher starts on the first; spatial mapping, pipelined update timing, no event scan, bias column or single phase, DRAM with phase arbitration")
 
 
 class UpdateUnit(_Frozen):

@@ -135,9 +135,10 @@ def check_staging(config: ArchConfig, trace: Trace) -> None:
             f"bursts); set it to at least {need}, or null for an unbounded buffer")
 
 
-def check_streaming(config: ArchConfig, trace: Trace) -> None:
+def check_streaming(config: ArchConfig, trace: Trace | None = None) -> None:
     """Streaming events need a consumer that can start on a producer's first events: refused,
-    in one line, where the design has none."""
+    in one line, where the design has none or where streaming is not modelled (the trace's part
+    of the rule only when a trace is given)."""
     if not config.event_queue.streaming:
         return
     why = None
@@ -147,11 +148,11 @@ def check_streaming(config: ArchConfig, trace: Trace) -> None:
     elif config.update_unit.timing != "pipelined":
         why = "needs update_unit.timing: pipelined (grouped timing does not say when each event leaves)"
     elif _delta_design(config):
-        why = ("does not combine with event_scan.enabled, bias_column or phases: single (their "
-               "input phase scans a vector instead of popping the queue's events)")
+        why = ("is not modelled with event_scan.enabled, bias_column or phases: single (an input "
+               "phase that scans a vector, or mixes the queue's events with a bias or state columns)")
     elif shared_channel(config):
-        why = "does not combine with dram.arbitration: burst; use dram.arbitration: phase"
-    elif config.skip_activity:
+        why = "is not modelled with dram.arbitration: burst; use dram.arbitration: phase"
+    elif trace is not None and config.skip_activity:
         for i in range(1, len(trace.layers)):
             if not _reads_the_layer_below(trace, i):
                 why = (f"needs each layer to read the events of the layer below: layer {i} of "

@@ -176,6 +176,7 @@ class _StreamQueue:
         alone = np.zeros(res.shape[0], np.int64)
         encoder_pushes(alone, 0, self.rate, res, np.full(res.shape[0], _FREE_SLOT, np.int64))
         self.alone[t] = max(self.env.now + self.lanes_cycles, int(alone[-1]) + 1 if alone.size else 0)
+        w.update_cycles[t] = self.alone[t] - self.env.now   # its length, as the encoder sends
 
     def advance(self, t: int) -> bool:
         """Extend step ``t``'s pushes as far as the known pops allow; all known?"""

@@ -773,8 +773,10 @@ class Reference:
                 st = pe[i]
                 if st["s"] == "stream_x" and st["ph_end"] is not None:
                     step_end = self.sq[i].step_end.get(st["t"])
-                    if step_end is not None:
-                        st.update(s="run_x", end=max(st["ph_end"], step_end))
+                    if step_end is not None:   # busy until the encoder's step ends too
+                        end = max(st["ph_end"], step_end)
+                        self.acc[i]["busy"] += end - st["ph_end"]
+                        st.update(s="run_x", end=end)
             if all(p["s"] == "done" for p in pe) and all(
                     u["s"] == "done" or self.clusters[i]["y"] is None for i, u in enumerate(up)):
                 if burst:
@@ -951,14 +953,17 @@ class Reference:
         if s == "wait_acc" and accq:
             accq.popleft()
             units = self.emits(i, t)
+            if i + 1 < len(self.clusters) and self.sq[i + 1] is not None:
+                # streaming: it ticks, pushing each event (what the next input phase reads) as
+                # the encoder emits it; its length is that of what it sends
+                sent = self.x_cols(i + 1, t)
+                alone = ref_update_phase(self.cfg, self.clusters[i]["H"], sent)
+                self.acc[i]["update_busy"] += alone
+                st.update(s="tick_u", u0=c, pending=deque(sent), last=None, n=len(units),
+                          sent=len(sent), alone=alone)
+                return True
             d = ref_update_phase(self.cfg, self.clusters[i]["H"], units)
             self.acc[i]["update_busy"] += d
-            if i + 1 < len(self.clusters) and self.sq[i + 1] is not None:
-                # streaming: it ticks, pushing each event as the encoder emits it
-                sent = self.x_cols(i + 1, t)
-                st.update(s="tick_u", u0=c, pending=deque(sent), last=None, n=len(units),
-                          sent=len(sent), alone=ref_update_phase(self.cfg, self.clusters[i]["H"], sent))
-                return True
             st.update(s="run_u", end=c + d, n=len(units))
             return True
         if s == "run_u" and st["end"] == c:
