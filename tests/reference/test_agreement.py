@@ -96,6 +96,24 @@ def test_engine_matches_reference_streaming_events(case):
     assert_agree(*case)
 
 
+@settings(max_examples=40, **SETTINGS)
+@given(cfg=small_configs(**{**STREAMING, "nested": {**STREAMING["nested"], "update_unit": {
+           "timing": "pipelined", "lanes": 1}}}),
+       sizes=st.lists(st.integers(2, 16), min_size=2, max_size=4), tokens=st.integers(1, 4),
+       activity=st.sampled_from([0.1, 0.3, 1.0]), seed=st.integers(0, 2**31 - 1),
+       delta=st.booleans())
+def test_engine_matches_reference_streaming_events_wide_layers(cfg, sizes, tokens, activity, seed,
+                                                              delta):
+    """Layers of up to 16 units on one update lane: the producer's lanes often finish after the
+    consumer popped the step's events, so the input phase waits for the step's end."""
+    trace = random_trace(sizes=tuple(sizes), tokens=tokens, activity=activity, seed=seed,
+                         decoder=cfg.include_decoder, vocab=3,
+                         nm=(cfg.nm_n, cfg.nm_m) if cfg.weight_format == "nm" else None)
+    if delta and len(sizes) > 2:
+        trace = delta_like(trace)
+    assert_agree(cfg, trace, baseline=False)
+
+
 @settings(max_examples=60, **SETTINGS)
 @given(case=small_cases(small_configs(**STREAMING), v2=False))
 def test_engine_matches_reference_streaming_events_of_delta_traces(case):
