@@ -27,28 +27,8 @@ import numpy as np
 from numba import njit
 
 from accelsim.errors import InputError
-from accelsim.workloads.infer import Packed, _sigmoid, chunks_to_csr, pack
+from accelsim.workloads.infer import Packed, _sigmoid, chunks_to_csr, pack, project
 from accelsim.workloads.model_file import EGRUModel
-
-
-@njit(cache=True)
-def _project(acc, G, n, idx, val, use_csc, po, no, csc_ptr, csc_row, csc_val, dense, base):
-    """acc[:G] = sum over the n transmitted columns idx[e] of column * val[e] (column order)."""
-    for k in range(G):
-        acc[k] = 0.0
-    if use_csc:
-        for e in range(n):
-            j = idx[e]
-            v = val[e]
-            for q in range(no + csc_ptr[po + j], no + csc_ptr[po + j + 1]):
-                acc[csc_row[q]] += v * csc_val[q]
-    else:
-        for e in range(n):
-            j = idx[e]
-            v = val[e]
-            row = base + j * G
-            for k in range(G):
-                acc[k] += v * dense[row + k]
 
 
 @njit(cache=True)
@@ -117,8 +97,9 @@ def delta_run_kernel(tokens, emb, n_in, hidden, wt, wt_off, rt, rt_off, g_off, h
             # input deltas
             n = _send(x, 0, xhat, xo, ni, theta_x, fidx, fval)
             x_count[t, l] = n
-            _project(acc, G, n, fidx, fval, use_csc[l], ptr_off[l], nz_off[l], csc_ptr, csc_row,
-                     csc_val, wt, wt_off[l])
+            acc[:G] = 0.0
+            project(acc, G, n, fidx, fval, use_csc[l], ptr_off[l], nz_off[l], csc_ptr, csc_row,
+                    csc_val, wt, wt_off[l])
             for k in range(G):
                 mx[go + k] += acc[k]
             if record:
@@ -127,8 +108,9 @@ def delta_run_kernel(tokens, emb, n_in, hidden, wt, wt_off, rt, rt_off, g_off, h
             # recurrent deltas (the state of the previous step)
             m = _send(h, ho, hhat, ho, H, theta_h, hidx, hval)
             h_count[t, l] = m
-            _project(acc, G, m, hidx, hval, use_csc[l], ptr_off[l] + ni, nz_off[l], csc_ptr,
-                     csc_row, csc_val, rt, rt_off[l])
+            acc[:G] = 0.0
+            project(acc, G, m, hidx, hval, use_csc[l], ptr_off[l] + ni, nz_off[l], csc_ptr,
+                    csc_row, csc_val, rt, rt_off[l])
             for k in range(G):
                 mh[go + k] += acc[k]
             if record:

@@ -101,6 +101,26 @@ def pack(model: EGRUModel, csc: bool | None = None, dense_w0: bool = False) -> P
 
 
 @njit(cache=True)
+def project(acc, G, n, idx, val, use_csc, po, no, csc_ptr, csc_row, csc_val, dense, base):
+    """acc[:G] += sum over the n columns idx[e] of column * val[e], in column order: the
+    columns of the CSC arrays (pointers from csc_ptr[po], entries from no) when ``use_csc``,
+    else of the column-major dense block ``dense[base:]``."""
+    if use_csc:
+        for e in range(n):
+            j = idx[e]
+            v = val[e]
+            for q in range(no + csc_ptr[po + j], no + csc_ptr[po + j + 1]):
+                acc[csc_row[q]] += v * csc_val[q]
+    else:
+        for e in range(n):
+            j = idx[e]
+            v = val[e]
+            row = base + j * G
+            for k in range(G):
+                acc[k] += v * dense[row + k]
+
+
+@njit(cache=True)
 def _sigmoid(x):
     return np.float32(1.0) / (np.float32(1.0) + np.exp(-x))
 
@@ -145,41 +165,14 @@ def egru_run_kernel(tokens, targets, n_in, hidden, wt, wt_off, rt, rt_off, bx, b
             else:
                 for k in range(G):
                     wx[k] = bx[go + k]
-                if use_csc[l]:
-                    po = ptr_off[l]
-                    no = nz_off[l]
-                    for e in range(in_n):
-                        j = cur_idx[e]
-                        v = cur_val[e]
-                        for q in range(no + csc_ptr[po + j], no + csc_ptr[po + j + 1]):
-                            wx[csc_row[q]] += v * csc_val[q]
-                else:
-                    base = wt_off[l]
-                    for e in range(in_n):
-                        j = cur_idx[e]
-                        v = cur_val[e]
-                        row = base + j * G
-                        for k in range(G):
-                            wx[k] += v * wt[row + k]
+                project(wx, G, in_n, cur_idx, cur_val, use_csc[l], ptr_off[l], nz_off[l], csc_ptr,
+                        csc_row, csc_val, wt, wt_off[l])
             # recurrent projection Rh from this layer's events of the previous step
             for k in range(G):
                 rh[k] = br[go + k]
-            if use_csc[l]:
-                po = ptr_off[l] + n_in[l]  # recurrent columns follow the input columns
-                no = nz_off[l]
-                for e in range(prev_n[l]):
-                    j = prev_idx[ho + e]
-                    v = prev_val[ho + e]
-                    for q in range(no + csc_ptr[po + j], no + csc_ptr[po + j + 1]):
-                        rh[csc_row[q]] += v * csc_val[q]
-            else:
-                base = rt_off[l]
-                for e in range(prev_n[l]):
-                    j = prev_idx[ho + e]
-                    v = prev_val[ho + e]
-                    row = base + j * G
-                    for k in range(G):
-                        rh[k] += v * rt[row + k]
+            # (the recurrent columns follow the input columns in the CSC pointers)
+            project(rh, G, prev_n[l], prev_idx[ho:], prev_val[ho:], use_csc[l],
+                    ptr_off[l] + n_in[l], nz_off[l], csc_ptr, csc_row, csc_val, rt, rt_off[l])
             # gates, state update, threshold, reset; events replace this layer's prev_*
             n = 0
             for u in range(H):
