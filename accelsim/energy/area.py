@@ -25,11 +25,9 @@ Left out: dispatcher, encoder and control logic, wiring, the SRAM width's effect
 
 from __future__ import annotations
 
-import math
-
 from accelsim.config.energy import AreaTable, EnergyTable
 from accelsim.config.schema import ArchConfig
-from accelsim.energy.price import scaled_arithmetic
+from accelsim.energy.price import bracket, scaled_arithmetic
 from accelsim.errors import InputError
 from accelsim.trace.format import Trace
 from accelsim.units import update_unit
@@ -51,16 +49,8 @@ def _arith_um2(area: AreaTable, number_format: str, op: str, bits_a: int,
 def sram_efficiency(area: AreaTable, size_bytes: float) -> float:
     """Array efficiency (cell area / array area) of an SRAM array of ``size_bytes``: linear in
     log(size) between the table's points, clamped at its ends."""
-    pts = sorted(area.sram_array_efficiency, key=lambda p: p.size_bytes)
-    if size_bytes <= pts[0].size_bytes:
-        return pts[0].efficiency
-    if size_bytes >= pts[-1].size_bytes:
-        return pts[-1].efficiency
-    for a, b in zip(pts, pts[1:]):
-        if a.size_bytes <= size_bytes <= b.size_bytes:
-            f = math.log(size_bytes / a.size_bytes) / math.log(b.size_bytes / a.size_bytes)
-            return a.efficiency + f * (b.efficiency - a.efficiency)
-    return pts[-1].efficiency  # pragma: no cover
+    a, b, f = bracket(area.sram_array_efficiency, size_bytes)
+    return a.efficiency + f * (b.efficiency - a.efficiency)
 
 
 def sram_um2(area: AreaTable, bits: int, bank_bytes: float | None = None) -> float:

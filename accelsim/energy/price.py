@@ -58,20 +58,29 @@ def arithmetic_pj(table: EnergyTable, number_format: str, op: str, bits_a: int, 
                              number_format, op, bits_a, bits_b, f"energy table {table.name}")
 
 
-def sram_read_64b_pj(table: EnergyTable, size_bytes: float) -> float:
-    pts = sorted(table.sram_read, key=lambda p: p.size_bytes)
-    if size_bytes <= pts[0].size_bytes:
-        return pts[0].read_64b_pj
-    if size_bytes >= pts[-1].size_bytes:
-        return pts[-1].read_64b_pj
+def bracket(points, size: float):
+    """The two points around ``size`` of ``points`` (each with a ``size_bytes``) and where
+    ``size`` lies between them on a log scale, ``(a, b, f)`` with ``0 <= f <= 1``; beyond the
+    smallest or largest point, that point twice and ``f = 0`` (clamped)."""
+    pts = sorted(points, key=lambda p: p.size_bytes)
+    if size <= pts[0].size_bytes:
+        return pts[0], pts[0], 0.0
     for a, b in zip(pts, pts[1:]):
-        if a.size_bytes <= size_bytes <= b.size_bytes:
-            if a.read_64b_pj <= 0 or b.read_64b_pj <= 0:
-                f = (size_bytes - a.size_bytes) / (b.size_bytes - a.size_bytes)
-                return a.read_64b_pj + f * (b.read_64b_pj - a.read_64b_pj)
-            f = math.log(size_bytes / a.size_bytes) / math.log(b.size_bytes / a.size_bytes)
-            return math.exp(math.log(a.read_64b_pj) + f * math.log(b.read_64b_pj / a.read_64b_pj))
-    return pts[-1].read_64b_pj  # pragma: no cover
+        if size <= b.size_bytes:
+            return a, b, math.log(size / a.size_bytes) / math.log(b.size_bytes / a.size_bytes)
+    return pts[-1], pts[-1], 0.0
+
+
+def sram_read_64b_pj(table: EnergyTable, size_bytes: float) -> float:
+    """64-bit read of an SRAM of ``size_bytes``: log-log between the table's points (linear where
+    one of them is 0 pJ), clamped at its ends."""
+    a, b, f = bracket(table.sram_read, size_bytes)
+    if a is b:
+        return a.read_64b_pj
+    if a.read_64b_pj <= 0 or b.read_64b_pj <= 0:
+        f = (size_bytes - a.size_bytes) / (b.size_bytes - a.size_bytes)
+        return a.read_64b_pj + f * (b.read_64b_pj - a.read_64b_pj)
+    return math.exp(math.log(a.read_64b_pj) + f * math.log(b.read_64b_pj / a.read_64b_pj))
 
 
 def price(counts: dict, config: ArchConfig, table: EnergyTable, *, cycles: int | None,
