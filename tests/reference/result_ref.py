@@ -82,14 +82,27 @@ from tests.reference.model import _cdiv, _owner  # noqa: E402  (the reference's 
 
 
 # ------------------------------------------------------------------------------------ pricing
-def _widths(table, fmt):
+def _widths(arithmetic, fmt, where):
+    """{width: entry} of the ``fmt`` entries (keys like int8, int32) of an arithmetic section."""
     out = {}
-    for key, e in table.arithmetic.items():
+    for key, e in arithmetic.items():
         rest = key[len(fmt):]
         if key.startswith(fmt) and rest.isdigit():
             out[int(rest)] = e
-    assert out, f"no {fmt} arithmetic in {table.name}"
+    assert out, f"no {fmt} arithmetic in {where}"
     return out
+
+
+def _add(widths, field, bits):
+    """One add at ``bits``: the nearest width's ``field``, scaled linearly in the width."""
+    n = _nearest(widths, lambda n: n, bits)
+    return getattr(widths[n], field) * bits / n
+
+
+def _mult(widths, field, a, b):
+    """One a x b multiply: the nearest square width's ``field``, scaled with the product a x b."""
+    n = _nearest(widths, lambda n: n * n, a * b)
+    return getattr(widths[n], field) * (a * b) / (n * n)
 
 
 def _nearest(widths, size_of, target):
@@ -105,17 +118,11 @@ def _nearest(widths, size_of, target):
 
 
 def add_pj(table, fmt, bits):
-    """One add at ``bits``: the nearest width's add, scaled linearly in the width."""
-    w = _widths(table, fmt)
-    n = _nearest(w, lambda n: n, bits)
-    return w[n].add_pj * bits / n
+    return _add(_widths(table.arithmetic, fmt, table.name), "add_pj", bits)
 
 
 def mult_pj(table, fmt, a, b):
-    """One a x b multiply: the nearest square width's multiply, scaled with the product a x b."""
-    w = _widths(table, fmt)
-    n = _nearest(w, lambda n: n * n, a * b)
-    return w[n].mult_pj * (a * b) / (n * n)
+    return _mult(_widths(table.arithmetic, fmt, table.name), "mult_pj", a, b)
 
 
 def sram_64b_pj(table, size):
@@ -133,28 +140,13 @@ def sram_64b_pj(table, size):
 
 
 # ------------------------------------------------------------------------------------ area
-def _area_widths(table, fmt):
-    out = {}
-    for key, e in table.area.arithmetic.items():
-        rest = key[len(fmt):]
-        if key.startswith(fmt) and rest.isdigit():
-            out[int(rest)] = e
-    assert out, f"no {fmt} arithmetic area in {table.name}"
-    return out
-
-
 def add_um2(table, fmt, bits):
-    """One adder of ``bits``: the nearest width's, scaled linearly (as the energy rule)."""
-    w = _area_widths(table, fmt)
-    n = _nearest(w, lambda n: n, bits)
-    return w[n].add_um2 * bits / n
+    """One adder of ``bits`` (as the energy rule)."""
+    return _add(_widths(table.area.arithmetic, fmt, table.name), "add_um2", bits)
 
 
 def mult_um2(table, fmt, a, b):
-    """One a x b multiplier: the nearest square width's, scaled with the product a x b."""
-    w = _area_widths(table, fmt)
-    n = _nearest(w, lambda n: n * n, a * b)
-    return w[n].mult_um2 * (a * b) / (n * n)
+    return _mult(_widths(table.area.arithmetic, fmt, table.name), "mult_um2", a, b)
 
 
 def sram_efficiency(table, size):
