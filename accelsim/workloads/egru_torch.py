@@ -92,7 +92,31 @@ class EGRULayer(nn.Module):
         return torch.stack(ys), torch.stack(os_), (c, y)
 
 
-class EGRULanguageModel(nn.Module):
+def _array(p: torch.Tensor) -> np.ndarray:
+    return p.detach().cpu().numpy().astype(np.float32).copy()
+
+
+class ExportedLanguageModel:
+    """``to_model`` / ``from_model`` of a language model with ``embedding`` (tied decoder),
+    ``decoder_bias`` and ``layers``, in the torch-free exported form (model_file); a subclass
+    says how one of its layers is written (``_export_layer``) and read (``_load_layer``)."""
+
+    def to_model(self, meta: dict | None = None) -> EGRUModel:
+        return EGRUModel(_array(self.embedding.weight), [self._export_layer(l) for l in self.layers],
+                         _array(self.decoder_bias), dict(meta or {}))
+
+    @classmethod
+    def from_model(cls, m: EGRUModel, **kwargs):
+        net = cls(m.vocab_size, m.sizes, **kwargs)
+        with torch.no_grad():
+            net.embedding.weight.copy_(torch.from_numpy(m.embedding))
+            net.decoder_bias.copy_(torch.from_numpy(m.decoder_bias))
+            for l, w in zip(net.layers, m.layers):
+                net._load_layer(l, w)
+        return net
+
+
+class EGRULanguageModel(ExportedLanguageModel, nn.Module):
     """Embedding (tied decoder) -> L EGRU layers -> decoder. ``sizes`` = [E, H1, ..., HL], HL = E."""
 
     def __init__(self, vocab_size: int, sizes: list[int], threshold_mean: float = 0.1,
@@ -132,26 +156,17 @@ class EGRULanguageModel(nn.Module):
         for l in self.layers:
             l.threshold.clamp_(min=minimum)
 
-    # --- the torch-free exported form -------------------------------------------------------
-    def to_model(self, meta: dict | None = None) -> EGRUModel:
-        f = lambda p: p.detach().cpu().numpy().astype(np.float32).copy()
-        layers = [EGRULayerWeights(f(l.W), f(l.R), f(l.bias_x), f(l.bias_r), f(l.threshold))
-                  for l in self.layers]
-        return EGRUModel(f(self.embedding.weight), layers, f(self.decoder_bias), dict(meta or {}))
+    # --- the torch-free exported form (ExportedLanguageModel) -------------------------------
+    @staticmethod
+    def _export_layer(l: EGRULayer) -> EGRULayerWeights:
+        return EGRULayerWeights(*(_array(getattr(l, n)) for n in ("W", "R", "bias_x", "bias_r", "threshold")))
 
-    @classmethod
-    def from_model(cls, m: EGRUModel, **kwargs) -> "EGRULanguageModel":
-        net = cls(m.vocab_size, m.sizes, **kwargs)
-        with torch.no_grad():
-            net.embedding.weight.copy_(torch.from_numpy(m.embedding))
-            net.decoder_bias.copy_(torch.from_numpy(m.decoder_bias))
-            for l, w in zip(net.layers, m.layers):
-                for name in ("W", "R", "bias_x", "bias_r", "threshold"):
-                    getattr(l, name).copy_(torch.from_numpy(getattr(w, name)))
-        return net
+    @staticmethod
+    def _load_layer(l: EGRULayer, w: EGRULayerWeights) -> None:
+        for name in ("W", "R", "bias_x", "bias_r", "threshold"):
+            getattr(l, name).copy_(torch.from_numpy(getattr(w, name)))
 
 
-@torch.no_grad()
 def evaluate(net: EGRULanguageModel, ids: np.ndarray, batch_size: int = 1, chunk: int = 1000,
              max_tokens: int | None = None):
     """Streamed evaluation over one id sequence: (perplexity, per-layer activity, mean NLL).

@@ -27,6 +27,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from accelsim.workloads.egru_torch import ExportedLanguageModel, _array
 from accelsim.workloads.model_file import EGRULayerWeights, EGRUModel
 
 # torch.nn.GRU block order [r | z | n] -> exported order [z | r | g]
@@ -44,7 +45,7 @@ def to_torch_order(w: np.ndarray, H: int) -> np.ndarray:
     return _reorder(w, H)
 
 
-class GRULanguageModel(nn.Module):
+class GRULanguageModel(ExportedLanguageModel, nn.Module):
     """Embedding (tied decoder) -> L GRU layers -> decoder. ``sizes`` = [E, H1, ..., HL], HL = E."""
 
     cell = "gru"
@@ -82,30 +83,18 @@ class GRULanguageModel(nn.Module):
     def clamp_thresholds(self) -> None:  # the training loop's hook; a GRU has no thresholds
         pass
 
-    def to_model(self, meta: dict | None = None) -> EGRUModel:
-        f = lambda p: p.detach().cpu().numpy().astype(np.float32).copy()
-        layers = []
-        for g in self.layers:
-            H = g.hidden_size
-            layers.append(EGRULayerWeights(_reorder(f(g.weight_ih_l0), H), _reorder(f(g.weight_hh_l0), H),
-                                           _reorder(f(g.bias_ih_l0), H), _reorder(f(g.bias_hh_l0), H),
-                                           None))
-        return EGRUModel(f(self.embedding.weight), layers, f(self.decoder_bias), dict(meta or {}))
+    @staticmethod
+    def _export_layer(g: nn.GRU) -> EGRULayerWeights:
+        H = g.hidden_size
+        return EGRULayerWeights(*(_reorder(_array(p), H) for p in (g.weight_ih_l0, g.weight_hh_l0,
+                                                                   g.bias_ih_l0, g.bias_hh_l0)), None)
 
-    @classmethod
-    def from_model(cls, m: EGRUModel, **kwargs) -> "GRULanguageModel":
-        net = cls(m.vocab_size, m.sizes, **kwargs)
-        with torch.no_grad():
-            net.embedding.weight.copy_(torch.from_numpy(m.embedding))
-            net.decoder_bias.copy_(torch.from_numpy(m.decoder_bias))
-            for g, w in zip(net.layers, m.layers):
-                H = g.hidden_size
-                back = lambda a: torch.from_numpy(to_torch_order(a, H))
-                g.weight_ih_l0.copy_(back(w.W))
-                g.weight_hh_l0.copy_(back(w.R))
-                g.bias_ih_l0.copy_(back(w.bias_x))
-                g.bias_hh_l0.copy_(back(w.bias_r))
-        return net
+    @staticmethod
+    def _load_layer(g: nn.GRU, w: EGRULayerWeights) -> None:
+        H = g.hidden_size
+        for p, a in ((g.weight_ih_l0, w.W), (g.weight_hh_l0, w.R), (g.bias_ih_l0, w.bias_x),
+                     (g.bias_hh_l0, w.bias_r)):
+            p.copy_(torch.from_numpy(to_torch_order(a, H)))
 
 
 @torch.no_grad()
