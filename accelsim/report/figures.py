@@ -176,22 +176,34 @@ def _part_axes(t: pd.DataFrame, width: float = 11.0):
     return fig, [(p, t[t["part"] == p], axes[i][0]) for i, p in enumerate(parts)]
 
 
-def energy_breakdown_figure(t: pd.DataFrame, out_dir: Path, name: str = "energy_breakdown", pdf: bool = False) -> list[Path]:
-    """Per design, each component's share of the energy per token (stacked to 100%), the total
-    written at the end of the bar (designs differ by orders of magnitude, shares do not hide that)."""
+def _stacked_bars(t: pd.DataFrame, cmap: str, n_colors: int, value):
+    """Per part, one horizontal bar per design stacked over the components (``value(sub, c)``
+    gives component ``c``'s lengths). Returns the figure, the components and, per part, its
+    rows, axis and bar positions, for the caller's labels."""
     comps = [c for c in t.columns if c not in ("part", "design", "key", "total")]
     fig, panels = _part_axes(t)
-    cmap = plt.get_cmap("tab20")
+    colors = plt.get_cmap(cmap)
+    out = []
     for pi, (p, sub, ax) in enumerate(panels):
         y = np.arange(len(sub))[::-1]
         left = np.zeros(len(sub))
         for ci, c in enumerate(comps):
-            share = sub[c].to_numpy(float) / sub["total"].to_numpy(float)
-            ax.barh(y, share, left=left, color=cmap(ci % 20), label=c if pi == 0 else None)
-            left += share
+            v = value(sub, c)
+            ax.barh(y, v, left=left, color=colors(ci % n_colors), label=c if pi == 0 else None)
+            left += v
+        ax.set_yticks(y, list(sub["design"]), fontsize=7)
+        out.append((p, sub, ax, y))
+    return fig, comps, out
+
+
+def energy_breakdown_figure(t: pd.DataFrame, out_dir: Path, name: str = "energy_breakdown", pdf: bool = False) -> list[Path]:
+    """Per design, each component's share of the energy per token (stacked to 100%), the total
+    written at the end of the bar (designs differ by orders of magnitude, shares do not hide that)."""
+    share = lambda sub, c: sub[c].to_numpy(float) / sub["total"].to_numpy(float)
+    fig, comps, panels = _stacked_bars(t, "tab20", 20, share)
+    for p, sub, ax, y in panels:
         for yi, tot in zip(y, sub["total"]):
             ax.text(1.01, yi, f"{tot:.3g} pJ/token", va="center", fontsize=7)
-        ax.set_yticks(y, list(sub["design"]), fontsize=7)
         ax.set_xlim(0, 1.18)
         ax.set_xticks([0, 0.25, 0.5, 0.75, 1.0], ["0", "25%", "50%", "75%", "100%"])
         ax.set_title(f"energy per token by component (share of total): {p}", fontsize=9)
@@ -202,20 +214,11 @@ def energy_breakdown_figure(t: pd.DataFrame, out_dir: Path, name: str = "energy_
 
 def area_breakdown_figure(t: pd.DataFrame, out_dir: Path, name: str = "area_breakdown", pdf: bool = False) -> list[Path]:
     """Per design, the chip's area by component in mm^2 (stacked), the total at the end of the bar."""
-    comps = [c for c in t.columns if c not in ("part", "design", "key", "total")]
-    fig, panels = _part_axes(t)
-    cmap = plt.get_cmap("tab10")
-    for pi, (p, sub, ax) in enumerate(panels):
-        y = np.arange(len(sub))[::-1]
-        left = np.zeros(len(sub))
-        for ci, c in enumerate(comps):
-            v = sub[c].to_numpy(float)
-            ax.barh(y, v, left=left, color=cmap(ci % 10), label=c if pi == 0 else None)
-            left += v
+    fig, comps, panels = _stacked_bars(t, "tab10", 10, lambda sub, c: sub[c].to_numpy(float))
+    for p, sub, ax, y in panels:
         top = float(sub["total"].max())
         for yi, tot in zip(y, sub["total"]):
             ax.text(tot + 0.01 * top, yi, f"{tot:.3g} mm²", va="center", fontsize=7)
-        ax.set_yticks(y, list(sub["design"]), fontsize=7)
         ax.set_xlim(0, top * 1.2)
         ax.set_xlabel("area (mm²)", fontsize=8)
         ax.set_title(f"chip area by component: {p}", fontsize=9)
