@@ -101,6 +101,14 @@ class ExportedLanguageModel:
     ``decoder_bias`` and ``layers``, in the torch-free exported form (model_file); a subclass
     says how one of its layers is written (``_export_layer``) and read (``_load_layer``)."""
 
+    def _init_embedding(self, vocab_size: int, sizes: list[int]) -> None:
+        """The sizes, checked, and the embedding (its transpose is the decoder)."""
+        if len(sizes) < 2 or sizes[-1] != sizes[0]:
+            raise ValueError(f"sizes must be [E, H1, ..., HL] with HL = E (tied decoder), got {sizes}")
+        self.vocab_size, self.sizes = vocab_size, list(sizes)
+        self.embedding = nn.Embedding(vocab_size, sizes[0])
+        nn.init.uniform_(self.embedding.weight, -0.1, 0.1)
+
     def to_model(self, meta: dict | None = None) -> EGRUModel:
         return EGRUModel(_array(self.embedding.weight), [self._export_layer(l) for l in self.layers],
                          _array(self.decoder_bias), dict(meta or {}))
@@ -123,11 +131,7 @@ class EGRULanguageModel(ExportedLanguageModel, nn.Module):
                  gamma: float = 0.7, eps: float = 1.0, dropout_emb: float = 0.1,
                  dropout_forward: float = 0.1, dropout_out: float = 0.1):
         super().__init__()
-        if len(sizes) < 2 or sizes[-1] != sizes[0]:
-            raise ValueError(f"sizes must be [E, H1, ..., HL] with HL = E (tied decoder), got {sizes}")
-        self.vocab_size, self.sizes = vocab_size, list(sizes)
-        self.embedding = nn.Embedding(vocab_size, sizes[0])
-        nn.init.uniform_(self.embedding.weight, -0.1, 0.1)
+        self._init_embedding(vocab_size, sizes)
         self.layers = nn.ModuleList(EGRULayer(sizes[i], sizes[i + 1], threshold_mean, gamma, eps)
                                     for i in range(len(sizes) - 1))
         self.decoder_bias = nn.Parameter(torch.zeros(vocab_size))

@@ -53,11 +53,7 @@ class GRULanguageModel(ExportedLanguageModel, nn.Module):
     def __init__(self, vocab_size: int, sizes: list[int], dropout_emb: float = 0.1,
                  dropout_forward: float = 0.1, dropout_out: float = 0.1):
         super().__init__()
-        if len(sizes) < 2 or sizes[-1] != sizes[0]:
-            raise ValueError(f"sizes must be [E, H1, ..., HL] with HL = E (tied decoder), got {sizes}")
-        self.vocab_size, self.sizes = vocab_size, list(sizes)
-        self.embedding = nn.Embedding(vocab_size, sizes[0])
-        nn.init.uniform_(self.embedding.weight, -0.1, 0.1)
+        self._init_embedding(vocab_size, sizes)
         self.layers = nn.ModuleList(nn.GRU(sizes[i], sizes[i + 1]) for i in range(len(sizes) - 1))
         for g in self.layers:
             H = g.hidden_size

@@ -125,18 +125,24 @@ def mult_pj(table, fmt, a, b):
     return _mult(_widths(table.arithmetic, fmt, table.name), "mult_pj", a, b)
 
 
-def sram_64b_pj(table, size):
-    """64-bit read of an SRAM of ``size`` bytes: log-log between the table's points, clamped."""
-    pts = sorted((p.size_bytes, p.read_64b_pj) for p in table.sram_read)
+def _between(pts, size):
+    """((xa, ya), (xb, yb), f) of the sorted (size, value) points around ``size``, f its place
+    between them in log(size); clamped beyond the ends (the end point twice, f = 0)."""
+    pts = sorted(pts)
     if size <= pts[0][0]:
-        return pts[0][1]
+        return pts[0], pts[0], 0.0
     if size >= pts[-1][0]:
-        return pts[-1][1]
+        return pts[-1], pts[-1], 0.0
     for (xa, ya), (xb, yb) in zip(pts, pts[1:]):
         if xa <= size <= xb:
-            f = math.log(size / xa) / math.log(xb / xa)
-            return ya * (yb / ya) ** f
+            return (xa, ya), (xb, yb), math.log(size / xa) / math.log(xb / xa)
     raise AssertionError("unreachable")
+
+
+def sram_64b_pj(table, size):
+    """64-bit read of an SRAM of ``size`` bytes: log-log between the table's points, clamped."""
+    (_, ya), (_, yb), f = _between([(p.size_bytes, p.read_64b_pj) for p in table.sram_read], size)
+    return ya * (yb / ya) ** f
 
 
 # ------------------------------------------------------------------------------------ area
@@ -152,15 +158,9 @@ def mult_um2(table, fmt, a, b):
 def sram_efficiency(table, size):
     """Cell area / array area of an array of ``size`` bytes: linear in log(size) between the
     table's points, clamped at its ends."""
-    pts = sorted((p.size_bytes, p.efficiency) for p in table.area.sram_array_efficiency)
-    if size <= pts[0][0]:
-        return pts[0][1]
-    if size >= pts[-1][0]:
-        return pts[-1][1]
-    for (xa, ya), (xb, yb) in zip(pts, pts[1:]):
-        if xa <= size <= xb:
-            return ya + (yb - ya) * math.log(size / xa) / math.log(xb / xa)
-    raise AssertionError("unreachable")
+    (_, ya), (_, yb), f = _between([(p.size_bytes, p.efficiency)
+                                    for p in table.area.sram_array_efficiency], size)
+    return ya + (yb - ya) * f
 
 
 def sram_array_um2(table, bits, bank_bytes=None):
