@@ -404,8 +404,9 @@ def _entries(config: ArchConfig, layer, T: int, x_part, h_part, kind: str):
     return ptr, cols[order]
 
 
-def _update_cycles(config: ArchConfig, layer, dense_act: bool) -> np.ndarray:
-    u, ev, H = config.update_unit, layer.events, layer.hidden_size
+def _update_cycles(config: ArchConfig, H: int, ev, dense_act: bool) -> np.ndarray:
+    """Cycles of each step's update phase whose encoder emits the units of ``ev``."""
+    u = config.update_unit
     if u.timing == "grouped":
         return np.full(ev.steps, u.cycles_per_group * (-(-H // u.lanes)) + u.fixed_cycles, np.int64)
     return update_unit.update_phases(ev.indptr.astype(np.int64), ev.indices.astype(np.int64), H,
@@ -461,11 +462,12 @@ def prepare(config: ArchConfig, trace: Trace) -> list[ClusterWork]:
         H = layer.hidden_size
         ev = layer.events
         phases, names, stored = _layer_phases(config, trace, i)
-        u = _update_cycles(config, layer, dense_act)
         emitted = np.full(T, H, np.int64) if dense_act else ev.counts()
-        sent = ev
-        if i + 1 < len(trace.layers) and trace.layers[i + 1].x_events is not None:
-            sent = trace.layers[i + 1].x_events     # what the next layer reads (v2 trace)
+        sent = ev   # streaming events: what the next layer reads goes into its queue (v2 trace)
+        if (config.event_queue.streaming and i + 1 < len(trace.layers)
+                and trace.layers[i + 1].x_events is not None):
+            sent = trace.layers[i + 1].x_events
+        u = _update_cycles(config, H, sent, dense_act)
         work.append(ClusterWork(f"layer{i}", H, phases, u, emitted, int(ev.indptr[-1]),
                                 layer_macs_dense(trace.layers[i], T), stored, names,
                                 None if dense_act else sent.indptr, None if dense_act else sent.indices))

@@ -120,12 +120,12 @@ class _StreamQueue:
     as far as is known) wait for :meth:`wait`, which fires whenever pops become known."""
 
     def __init__(self, env, config: ArchConfig, producer: ClusterWork, consumer: ClusterWork,
-                 cluster: int, tokens: int):
+                 tokens: int):
         self.env, self.depth = env, config.event_queue.depth
         u = config.update_unit
         self.lanes, self.latency, self.rate = u.lanes, u.latency_cycles, u.encoder_events_per_cycle
         self.lanes_cycles = -(-producer.hidden_size // u.lanes) + u.latency_cycles
-        self.producer, self.phase, self.cluster = producer, consumer.phases[0], cluster
+        self.producer, self.phase = producer, consumer.phases[0]
         if producer.send_ptr is None:
             counts = np.full(tokens, producer.hidden_size, np.int64)
         else:
@@ -140,7 +140,6 @@ class _StreamQueue:
         self._woken = env.event()
         self.u0 = np.zeros(tokens, np.int64)
         self.results: dict[int, np.ndarray] = {}   # step -> each event's unit result (absolute)
-        self.alone = np.zeros(tokens, np.int64)   # each step's end if the queue never filled
         self.known = np.zeros(tokens, np.int64)   # pushes known of each step
         self.peak = 0
         self.arrive_wait = 0
@@ -172,11 +171,7 @@ class _StreamQueue:
             units = np.arange(w.hidden_size, dtype=np.int64)
         else:
             units = w.send_units[int(w.send_ptr[t]):int(w.send_ptr[t + 1])]
-        res = self.results[t] = self.env.now + unit_results(units, self.lanes, self.latency)
-        alone = np.zeros(res.shape[0], np.int64)
-        encoder_pushes(alone, 0, self.rate, res, np.full(res.shape[0], _FREE_SLOT, np.int64))
-        self.alone[t] = max(self.env.now + self.lanes_cycles, int(alone[-1]) + 1 if alone.size else 0)
-        w.update_cycles[t] = self.alone[t] - self.env.now   # its length, as the encoder sends
+        self.results[t] = self.env.now + unit_results(units, self.lanes, self.latency)
 
     def advance(self, t: int) -> bool:
         """Extend step ``t``'s pushes as far as the known pops allow; all known?"""
@@ -257,7 +252,7 @@ def run_schedule(config: ArchConfig, work: list[ClusterWork], tokens: int, progr
     has_decoder = len(work) > n_layers
     depth = config.event_queue.depth
     if config.event_queue.streaming and config.mapping == "spatial":
-        inq = [None] + [_StreamQueue(env, config, work[i - 1], work[i], i, tokens)
+        inq = [None] + [_StreamQueue(env, config, work[i - 1], work[i], tokens)
                         for i in range(1, len(work))]
     else:
         inq = [None] + [_Queue(env, depth) for _ in range(len(work) - 1)]   # input queue of cluster i
@@ -435,14 +430,14 @@ def _stream_update(env, i, w: ClusterWork, acc, q: _StreamQueue, recq, stalls, t
     """The update unit of a streaming queue's producer: each event enters the queue as the
     encoder emits it; the step ends when its last event is in (``queue_full``: cycles beyond
     the update phase's own length that the encoder waited for room)."""
-    emitted = w.emitted.tolist()
+    emitted, update_cycles = w.emitted.tolist(), w.update_cycles.tolist()
     for t in range(tokens):
         yield acc.get()
         start = env.now
         q.begin(t)
         n = q.count(t)
         if n == 0:
-            yield env.timeout(q.step_end(t) - env.now)
+            yield env.timeout(update_cycles[t])
             q.steps.put(t)
         else:
             while not q.advance(t) and q.known[t] == 0:
@@ -452,7 +447,7 @@ def _stream_update(env, i, w: ClusterWork, acc, q: _StreamQueue, recq, stalls, t
                 yield q.wait()
             end = q.step_end(t)
             yield env.timeout(end - env.now)
-            stalls["queue_full"] += end - int(q.alone[t])
+            stalls["queue_full"] += end - start - update_cycles[t]   # beyond its own length
         if steps is not None:
             steps.append((t, i, "update", start, env.now))
         pushes[i] += n + emitted[t]
